@@ -1,0 +1,190 @@
+/**
+ * CIDR parsing, canonical form and ordering. Every address that reaches a
+ * firewall passes through here, so that the same set of ranges always renders to
+ * byte-identical text (no perpetual diffs) and odd spellings are refused.
+ */
+import * as ipaddr from "ipaddr.js";
+
+/** A parsed, canonical CIDR block. */
+export interface Cidr {
+    /** 4 or 6. */
+    family: 4 | 6;
+    /** Network address bytes (4 or 16). */
+    bytes: number[];
+    /** Prefix length. */
+    prefix: number;
+    /** Canonical text: network address (RFC 5952 for IPv6) and prefix. */
+    text: string;
+}
+
+/** Thrown for input that is not a usable IP address or CIDR block. */
+export class CidrError extends Error {
+    constructor(message: string) {
+        super(message);
+        this.name = "CidrError";
+    }
+}
+
+const SHAPE = /^([0-9A-Fa-f.:]+)(?:\/(0|[1-9][0-9]{0,2}))?$/;
+const EXAMPLE = 'expected an address such as "203.0.113.7" or "2001:db8::1", or a block such as "203.0.113.0/24"';
+
+function parseAddress(text: string, input: string): ipaddr.IPv4 | ipaddr.IPv6 {
+    if (ipaddr.IPv4.isValidFourPartDecimal(text)) {
+        return ipaddr.IPv4.parse(text);
+    }
+    // ipaddr.js also accepts "127.1", "0x7f.0.0.1" and octal for IPv4; a dotted
+    // address that is not four plain decimal parts is refused, not reinterpreted.
+    if (text.includes(":") && ipaddr.IPv6.isValid(text)) {
+        return ipaddr.IPv6.parse(text);
+    }
+    throw new CidrError(`"${input}" is not a valid IP address or CIDR block (${EXAMPLE})`);
+}
+
+function networkBytes(bytes: number[], prefix: number): number[] {
+    return bytes.map((b, i) => {
+        const bits = Math.min(8, Math.max(0, prefix - i * 8));
+        return bits === 0 ? 0 : b & ((0xff << (8 - bits)) & 0xff);
+    });
+}
+
+function formatAddress(family: 4 | 6, bytes: number[]): string {
+    return family === 4 ? bytes.join(".") : ipaddr.fromByteArray(bytes).toString();
+}
+
+/**
+ * Parses an address or CIDR block without normalising host bits. Throws
+ * `CidrError` quoting the input when it is not a strict IPv4 dotted quad or
+ * IPv6 address, optionally followed by `/prefix`.
+ */
+export function parseCidr(input: string): Cidr & { hostBitsSet: boolean; networkText: string } {
+    if (typeof input !== "string") {
+        throw new CidrError(`${JSON.stringify(input)} is not a string (${EXAMPLE})`);
+    }
+    const m = SHAPE.exec(input.trim());
+    if (!m || input.trim() !== input) {
+        throw new CidrError(`"${input}" is not a valid IP address or CIDR block (${EXAMPLE})`);
+    }
+    const addr = parseAddress(m[1], input);
+    const family = addr.kind() === "ipv4" ? 4 : 6;
+    const max = family === 4 ? 32 : 128;
+    const prefix = m[2] === undefined ? max : Number(m[2]);
+    if (prefix > max) {
+        throw new CidrError(`"${input}" has prefix /${prefix}; an IPv${family} prefix is at most /${max}`);
+    }
+    const bytes = addr.toByteArray();
+    const net = networkBytes(bytes, prefix);
+    const hostBitsSet = net.some((b, i) => b !== bytes[i]);
+    const networkText = `${formatAddress(family, net)}/${prefix}`;
+    return { family, bytes: net, prefix, text: networkText, networkText, hostBitsSet };
+}
+
+/**
+ * Returns the canonical form of an address or CIDR block: a bare address becomes
+ * /32 or /128, IPv6 is written RFC 5952 style (compressed, lower case). A block
+ * with host bits set is an error naming the network the user probably meant.
+ */
+export function canonicalCidr(input: string): string {
+    const c = parseCidr(input);
+    if (c.hostBitsSet) {
+        const host = `${input.split("/")[0]}/${c.family === 4 ? 32 : 128}`;
+        throw new CidrError(`"${input}" has host bits set; did you mean "${c.networkText}" or "${canonicalCidr(host)}"?`);
+    }
+    return c.text;
+}
+
+/** Parses input that must already be canonical-able (see `canonicalCidr`). */
+export function toCidr(input: string): Cidr {
+    const text = canonicalCidr(input);
+    const { family, bytes, prefix } = parseCidr(text);
+    return { family, bytes, prefix, text };
+}
+
+/** Orders IPv4 before IPv6, then by address, then by prefix length. */
+export function compareCidrs(a: Cidr, b: Cidr): number {
+    if (a.family !== b.family) return a.family - b.family;
+    for (let i = 0; i < a.bytes.length; i++) {
+        if (a.bytes[i] !== b.bytes[i]) return a.bytes[i] - b.bytes[i];
+    }
+    return a.prefix - b.prefix;
+}
+
+/** Canonicalises, deduplicates and sorts a list of addresses or blocks. */
+export function canonicalCidrList(inputs: readonly string[]): string[] {
+    const byText = new Map<string, Cidr>();
+    for (const input of inputs) {
+        const c = toCidr(input);
+        byText.set(c.text, c);
+    }
+    return [...byText.values()].sort(compareCidrs).map((c) => c.text);
+}
+
+/** True when `outer` contains every address of `inner`. */
+export function cidrContains(outer: Cidr, inner: Cidr): boolean {
+    if (outer.family !== inner.family || outer.prefix > inner.prefix) return false;
+    const masked = networkBytes(inner.bytes, outer.prefix);
+    return masked.every((b, i) => b === outer.bytes[i]);
+}
+
+/** True for 0.0.0.0/0 and ::/0. */
+export function isWorldOpen(c: Cidr): boolean {
+    return c.prefix === 0;
+}
+
+interface SpecialRange {
+    cidr: Cidr;
+    kind: string;
+}
+
+// IANA special-purpose registries (RFC 6890 and successors). None of these can be
+// the source of Cloudflare's traffic on the public internet.
+const SPECIAL: SpecialRange[] = (
+    [
+        ["0.0.0.0/8", "unspecified ('this network')"],
+        ["10.0.0.0/8", "private"],
+        ["100.64.0.0/10", "shared address space (carrier-grade NAT)"],
+        ["127.0.0.0/8", "loopback"],
+        ["169.254.0.0/16", "link-local"],
+        ["172.16.0.0/12", "private"],
+        ["192.0.0.0/24", "reserved (IETF protocol assignments)"],
+        ["192.0.2.0/24", "documentation"],
+        ["192.88.99.0/24", "reserved (6to4 relay anycast)"],
+        ["192.168.0.0/16", "private"],
+        ["198.18.0.0/15", "reserved (benchmarking)"],
+        ["198.51.100.0/24", "documentation"],
+        ["203.0.113.0/24", "documentation"],
+        ["224.0.0.0/4", "multicast"],
+        ["240.0.0.0/4", "reserved"],
+        ["::/128", "unspecified"],
+        ["::1/128", "loopback"],
+        ["::ffff:0:0/96", "IPv4-mapped"],
+        ["64:ff9b::/96", "reserved (NAT64)"],
+        ["64:ff9b:1::/48", "reserved (NAT64)"],
+        ["100::/64", "reserved (discard-only)"],
+        ["2001::/23", "reserved (IETF protocol assignments)"],
+        ["2001:db8::/32", "documentation"],
+        ["2002::/16", "reserved (6to4)"],
+        ["3fff::/20", "documentation"],
+        ["fc00::/7", "private (unique local)"],
+        ["fe80::/10", "link-local"],
+        ["fec0::/10", "reserved (site-local)"],
+        ["ff00::/8", "multicast"],
+    ] as const
+).map(([text, kind]) => ({ cidr: toCidr(text), kind }));
+
+const GLOBAL_UNICAST_V6 = toCidr("2000::/3");
+
+/**
+ * Names the special-purpose range (private, loopback, documentation, …) that a
+ * block overlaps, or returns undefined for ordinary public address space.
+ */
+export function specialRangeOf(c: Cidr): string | undefined {
+    for (const s of SPECIAL) {
+        if (cidrContains(s.cidr, c) || cidrContains(c, s.cidr)) {
+            return `${s.kind} range ${s.cidr.text}`;
+        }
+    }
+    if (c.family === 6 && !cidrContains(GLOBAL_UNICAST_V6, c)) {
+        return `reserved range (outside global unicast ${GLOBAL_UNICAST_V6.text})`;
+    }
+    return undefined;
+}

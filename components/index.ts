@@ -1,0 +1,3 @@
+// The public API of cloudflare-origin-firewall.
+export * from "./cidr";
+export * from "./cloudflare";

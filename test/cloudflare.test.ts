@@ -1,0 +1,287 @@
+import * as fc from "fast-check";
+import {
+    canonicalCidr,
+    clearCloudflareRangesCache,
+    fetchCloudflareRanges,
+    validateCloudflareRanges,
+} from "../components";
+import { answerWith, sampleAnswer, startServer, TestServer } from "./helpers/server";
+
+const SAMPLE_V4 = [
+    "103.21.244.0/22", "103.22.200.0/22", "103.31.4.0/22", "104.16.0.0/13", "104.24.0.0/14",
+    "108.162.192.0/18", "131.0.72.0/22", "141.101.64.0/18", "162.158.0.0/15", "172.64.0.0/13",
+    "173.245.48.0/20", "188.114.96.0/20", "190.93.240.0/20", "197.234.240.0/22", "198.41.128.0/17",
+];
+const SAMPLE_V6 = [
+    "2400:cb00::/32", "2405:8100::/32", "2405:b500::/32", "2606:4700::/32", "2803:f800::/32",
+    "2a06:98c0::/29", "2c0f:f248::/32",
+];
+
+let servers: TestServer[] = [];
+async function serve(...args: Parameters<typeof startServer>): Promise<TestServer> {
+    const s = await startServer(...args);
+    servers.push(s);
+    return s;
+}
+const fast = { retries: 1, timeoutMs: 2000, deadlineMs: 10000 };
+
+beforeEach(() => clearCloudflareRangesCache());
+afterEach(async () => {
+    await Promise.all(servers.map((s) => s.close()));
+    servers = [];
+});
+
+describe("fetchCloudflareRanges: the real answer", () => {
+    test("returns today's 15 IPv4 and 7 IPv6 ranges, canonical and sorted, with the etag", async () => {
+        const s = await serve({ json: sampleAnswer() });
+        const r = await fetchCloudflareRanges({ url: s.url });
+        expect(r).toEqual({ ipv4: SAMPLE_V4, ipv6: SAMPLE_V6, etag: "38f79d050aa027e3be3865e495dcc9bc" });
+        expect(s.requests).toEqual(["/client/v4/ips"]);
+    });
+
+    test("shuffled, duplicated, upper-case and uncompressed IPv6 give byte-identical output", async () => {
+        const messy = answerWith({
+            ipv4_cidrs: [...SAMPLE_V4].reverse().concat(SAMPLE_V4.slice(0, 3), ["104.16.0.0/13"]),
+            ipv6_cidrs: [
+                "2C0F:F248:0:0:0:0:0:0/32", "2a06:98c0:0000::/29", "2400:CB00::/32", "2606:4700:0:0::/32",
+                "2405:8100::/32", "2405:b500::/32", "2803:f800::/32", "2400:cb00::/32",
+            ],
+        });
+        const a = await serve({ json: sampleAnswer() });
+        const b = await serve({ json: messy });
+        const clean = await fetchCloudflareRanges({ url: a.url });
+        const dirty = await fetchCloudflareRanges({ url: b.url });
+        expect(JSON.stringify(dirty)).toBe(JSON.stringify(clean));
+    });
+
+    test("includeJdCloud asks with ?networks=jdcloud and fills jdcloud", async () => {
+        const s = await serve({ json: answerWith({ jdcloud_cidrs: ["2402:db40:5100::/44", "116.196.64.0/18"] }) });
+        const r = await fetchCloudflareRanges({ url: s.url, includeJdCloud: true });
+        expect(s.requests).toEqual(["/client/v4/ips?networks=jdcloud"]);
+        expect(r.jdcloud).toEqual(["116.196.64.0/18", "2402:db40:5100::/44"]);
+    });
+
+    test("includeJdCloud with no jdcloud_cidrs in the answer is rejected", async () => {
+        const s = await serve({ json: sampleAnswer() });
+        await expect(fetchCloudflareRanges({ url: s.url, includeJdCloud: true })).rejects.toThrow(
+            "result.jdcloud_cidrs is missing",
+        );
+    });
+});
+
+describe("fetchCloudflareRanges: retries and time limits", () => {
+    test("two 503s then 200 succeeds with exactly 3 requests", async () => {
+        const s = await serve({ status: 503, body: "busy" }, { status: 503, body: "busy" }, { json: sampleAnswer() });
+        const r = await fetchCloudflareRanges({ url: s.url });
+        expect(r.ipv4).toEqual(SAMPLE_V4);
+        expect(s.requests).toHaveLength(3);
+    });
+
+    test("429 is retried and Retry-After is honoured", async () => {
+        const s = await serve({ status: 429, body: "slow down", headers: { "retry-after": "1" } }, { json: sampleAnswer() });
+        const t0 = Date.now();
+        await fetchCloudflareRanges({ url: s.url });
+        expect(Date.now() - t0).toBeGreaterThanOrEqual(950);
+        expect(s.requests).toHaveLength(2);
+    });
+
+    test("404 is not retried", async () => {
+        const s = await serve({ status: 404, body: "not found" });
+        await expect(fetchCloudflareRanges({ url: s.url })).rejects.toThrow(`Cloudflare IP ranges from ${s.url} rejected: HTTP 404`);
+        expect(s.requests).toHaveLength(1);
+    });
+
+    test("non-2xx after retries is rejected naming the URL and status", async () => {
+        const s = await serve({ status: 500, body: "oops" });
+        await expect(fetchCloudflareRanges({ url: s.url, retries: 2 })).rejects.toThrow(
+            `Cloudflare IP ranges from ${s.url} rejected: HTTP 500 Internal Server Error after retries`,
+        );
+        expect(s.requests).toHaveLength(3);
+    });
+
+    test("a server that never answers rejects within deadlineMs", async () => {
+        const s = await serve("hang");
+        const t0 = Date.now();
+        await expect(fetchCloudflareRanges({ url: s.url, deadlineMs: 800, timeoutMs: 300 })).rejects.toThrow(
+            `Cloudflare IP ranges from ${s.url} rejected: no valid answer within the 800 ms deadline`,
+        );
+        const took = Date.now() - t0;
+        expect(took).toBeLessThan(800 + 400);
+        expect(s.requests.length).toBeGreaterThanOrEqual(2); // attempts timed out and were retried
+    });
+
+    test("one request for many calls with the same options (memoised)", async () => {
+        const s = await serve({ json: sampleAnswer() });
+        const all = await Promise.all(Array.from({ length: 20 }, () => fetchCloudflareRanges({ url: s.url })));
+        await fetchCloudflareRanges({ url: s.url });
+        expect(s.requests).toHaveLength(1);
+        expect(new Set(all).size).toBe(1);
+    });
+
+    test("a failed fetch is not memoised: the next call asks again", async () => {
+        const s = await serve({ status: 404, body: "no" }, { json: sampleAnswer() });
+        await expect(fetchCloudflareRanges({ url: s.url })).rejects.toThrow("HTTP 404");
+        await expect(fetchCloudflareRanges({ url: s.url })).resolves.toMatchObject({ ipv4: SAMPLE_V4 });
+        expect(s.requests).toHaveLength(2);
+    });
+});
+
+describe("fetchCloudflareRanges: fail closed", () => {
+    const cases: [string, () => unknown, string][] = [
+        ["HTML error page with status 200", () => "<html><body>Access denied</body></html>", 'the body is not JSON (starts with "<html><body>Access denied</body></html>")'],
+        ["success false", () => ({ ...sampleAnswer(), success: false, errors: [{ code: 1000, message: "down" }] }), 'success is false, not true; errors: [{"code":1000,"message":"down"}]'],
+        ["success missing", () => ({ result: sampleAnswer().result }), "success is undefined, not true"],
+        ["result missing", () => ({ success: true }), "result is missing or not an object"],
+        ["ipv4_cidrs missing", () => answerWith({ ipv4_cidrs: undefined }), "result.ipv4_cidrs is missing"],
+        ["ipv6_cidrs missing", () => answerWith({ ipv6_cidrs: undefined }), "result.ipv6_cidrs is missing"],
+        ["ipv4_cidrs not an array", () => answerWith({ ipv4_cidrs: "173.245.48.0/20" }), "result.ipv4_cidrs is not an array"],
+        ["ipv6_cidrs not an array", () => answerWith({ ipv6_cidrs: { a: 1 } }), "result.ipv6_cidrs is not an array"],
+        ["ipv4_cidrs empty (the 2023 incident)", () => answerWith({ ipv4_cidrs: [] }), "result.ipv4_cidrs is empty"],
+        ["ipv6_cidrs empty", () => answerWith({ ipv6_cidrs: [] }), "result.ipv6_cidrs is empty"],
+        ["an entry that is not a CIDR", () => answerWith({ ipv4_cidrs: ["173.245.48.0/20", "cloudflare"] }), 'result.ipv4_cidrs[1]: "cloudflare" is not a valid IP address or CIDR block'],
+        ["an entry that is not a string", () => answerWith({ ipv4_cidrs: [42] }), "result.ipv4_cidrs[0] is not a string: 42"],
+        ["a shorthand IPv4 (127.1 style)", () => answerWith({ ipv4_cidrs: ["104.16/13"] }), 'result.ipv4_cidrs[0]: "104.16/13" is not a valid IP address or CIDR block'],
+        ["host bits set", () => answerWith({ ipv4_cidrs: ["173.245.48.1/20"] }), 'result.ipv4_cidrs[0]: "173.245.48.1/20" has host bits set (network would be 173.245.48.0/20)'],
+        ["0.0.0.0/0", () => answerWith({ ipv4_cidrs: ["0.0.0.0/0"] }), 'result.ipv4_cidrs[0]: "0.0.0.0/0" is broader than /8, too broad to be a Cloudflare range'],
+        ["IPv4 broader than /8", () => answerWith({ ipv4_cidrs: ["104.0.0.0/7"] }), 'result.ipv4_cidrs[0]: "104.0.0.0/7" is broader than /8'],
+        ["::/0", () => answerWith({ ipv6_cidrs: ["::/0"] }), 'result.ipv6_cidrs[0]: "::/0" is broader than /16, too broad to be a Cloudflare range'],
+        ["IPv6 broader than /16", () => answerWith({ ipv6_cidrs: ["2400::/12"] }), 'result.ipv6_cidrs[0]: "2400::/12" is broader than /16'],
+        ["private IPv4", () => answerWith({ ipv4_cidrs: ["10.0.0.0/8"] }), 'result.ipv4_cidrs[0]: "10.0.0.0/8" overlaps the private range 10.0.0.0/8'],
+        ["a block containing a private range", () => answerWith({ ipv4_cidrs: ["192.0.0.0/8"] }), 'result.ipv4_cidrs[0]: "192.0.0.0/8" overlaps the reserved (IETF protocol assignments) range 192.0.0.0/24'],
+        ["private IPv6 (ULA)", () => answerWith({ ipv6_cidrs: ["fd00::/16"] }), 'result.ipv6_cidrs[0]: "fd00::/16" overlaps the private (unique local) range fc00::/7'],
+        ["loopback", () => answerWith({ ipv4_cidrs: ["127.0.0.1"] }), 'result.ipv4_cidrs[0]: "127.0.0.1" overlaps the loopback range 127.0.0.0/8'],
+        ["IPv6 loopback", () => answerWith({ ipv6_cidrs: ["::1"] }), 'result.ipv6_cidrs[0]: "::1" overlaps the loopback range ::1/128'],
+        ["link-local", () => answerWith({ ipv4_cidrs: ["169.254.0.0/16"] }), 'result.ipv4_cidrs[0]: "169.254.0.0/16" overlaps the link-local range 169.254.0.0/16'],
+        ["IPv6 link-local", () => answerWith({ ipv6_cidrs: ["fe80::/64"] }), 'result.ipv6_cidrs[0]: "fe80::/64" overlaps the link-local range fe80::/10'],
+        ["multicast", () => answerWith({ ipv4_cidrs: ["224.0.0.0/8"] }), 'result.ipv4_cidrs[0]: "224.0.0.0/8" overlaps the multicast range 224.0.0.0/4'],
+        ["IPv6 multicast", () => answerWith({ ipv6_cidrs: ["ff02::/16"] }), 'result.ipv6_cidrs[0]: "ff02::/16" overlaps the multicast range ff00::/8'],
+        ["unspecified", () => answerWith({ ipv4_cidrs: ["0.0.0.0/8"] }), "result.ipv4_cidrs[0]: \"0.0.0.0/8\" overlaps the unspecified ('this network') range 0.0.0.0/8"],
+        ["IPv6 unspecified", () => answerWith({ ipv6_cidrs: ["::"] }), 'result.ipv6_cidrs[0]: "::" overlaps the unspecified range ::/128'],
+        ["reserved (class E)", () => answerWith({ ipv4_cidrs: ["250.0.0.0/8"] }), 'result.ipv4_cidrs[0]: "250.0.0.0/8" overlaps the reserved range 240.0.0.0/4'],
+        ["carrier-grade NAT", () => answerWith({ ipv4_cidrs: ["100.64.0.0/16"] }), 'result.ipv4_cidrs[0]: "100.64.0.0/16" overlaps the shared address space (carrier-grade NAT) range 100.64.0.0/10'],
+        ["IPv6 outside global unicast", () => answerWith({ ipv6_cidrs: ["4000::/16"] }), 'result.ipv6_cidrs[0]: "4000::/16" overlaps the reserved range (outside global unicast 2000::/3)'],
+        ["documentation IPv4", () => answerWith({ ipv4_cidrs: ["203.0.113.0/24"] }), 'result.ipv4_cidrs[0]: "203.0.113.0/24" overlaps the documentation range 203.0.113.0/24'],
+        ["documentation IPv6", () => answerWith({ ipv6_cidrs: ["2001:db8::/32"] }), 'result.ipv6_cidrs[0]: "2001:db8::/32" overlaps the documentation range 2001:db8::/32'],
+        ["IPv4 entry in the IPv6 list", () => answerWith({ ipv6_cidrs: ["2400:cb00::/32", "173.245.48.0/20"] }), 'result.ipv6_cidrs[1]: "173.245.48.0/20" is an IPv4 range in the IPv6 list'],
+        ["IPv6 entry in the IPv4 list", () => answerWith({ ipv4_cidrs: ["2400:cb00::/32"] }), 'result.ipv4_cidrs[0]: "2400:cb00::/32" is an IPv6 range in the IPv4 list'],
+        [
+            "more than 200 entries",
+            () => answerWith({ ipv4_cidrs: Array.from({ length: 201 }, (_, i) => `45.${i}.0.0/16`) }),
+            "result.ipv4_cidrs has 201 entries, more than the 200 a real answer could have",
+        ],
+    ];
+
+    test.each(cases)("%s", async (_name, body, message) => {
+        const b = body();
+        const s = await serve(typeof b === "string" ? { body: b } : { json: b });
+        const err = await fetchCloudflareRanges({ url: s.url, ...fast }).then(
+            () => undefined,
+            (e: Error) => e,
+        );
+        expect(err).toBeInstanceOf(Error);
+        expect(err!.message).toContain(`Cloudflare IP ranges from ${s.url} rejected: `);
+        expect(err!.message).toContain(message);
+        expect(s.requests).toHaveLength(1); // a bad answer is final, not retried
+    });
+
+    test("a redirect to a different host is rejected without following it", async () => {
+        const s = await serve({ status: 302, headers: { location: "http://localhost:1/evil" } });
+        await expect(fetchCloudflareRanges({ url: s.url, ...fast })).rejects.toThrow(
+            `Cloudflare IP ranges from ${s.url} rejected: redirected to a different host (http://localhost:1)`,
+        );
+        expect(s.requests).toHaveLength(1);
+    });
+
+    test("a redirect on the same host is followed", async () => {
+        const s = await serve({ status: 301, headers: { location: "/client/v4/ips/" } }, { json: sampleAnswer() });
+        await expect(fetchCloudflareRanges({ url: s.url, ...fast })).resolves.toMatchObject({ ipv6: SAMPLE_V6 });
+        expect(s.requests).toEqual(["/client/v4/ips", "/client/v4/ips/"]);
+    });
+
+    test("a body over 1 MiB is rejected and not retried", async () => {
+        const big = JSON.stringify(answerWith({ padding: "x".repeat(1024 * 1024) }));
+        const s = await serve({ body: big, headers: { "content-type": "application/json" } });
+        await expect(fetchCloudflareRanges({ url: s.url, ...fast })).rejects.toThrow(
+            `Cloudflare IP ranges from ${s.url} rejected: the body is larger than 1048576 bytes`,
+        );
+        expect(s.requests).toHaveLength(1);
+    });
+
+    test("plain http is refused for a non-loopback host, before any request", async () => {
+        await expect(fetchCloudflareRanges({ url: "http://api.cloudflare.com/client/v4/ips" })).rejects.toThrow(
+            "Cloudflare IP ranges from http://api.cloudflare.com/client/v4/ips rejected: http: is refused; use https (plain http is allowed only for loopback hosts)",
+        );
+    });
+
+    test("an invalid URL is refused", async () => {
+        await expect(fetchCloudflareRanges({ url: "not a url" })).rejects.toThrow(
+            "Cloudflare IP ranges from not a url rejected: the URL is not valid",
+        );
+    });
+});
+
+describe("validateCloudflareRanges (ranges handed in)", () => {
+    test("canonicalises good ranges", () => {
+        expect(validateCloudflareRanges({ ipv4: ["1.1.1.0/24", "1.0.0.0/24"], ipv6: ["2606:4700:0::/32"], etag: "e" })).toEqual({
+            ipv4: ["1.0.0.0/24", "1.1.1.0/24"],
+            ipv6: ["2606:4700::/32"],
+            etag: "e",
+        });
+    });
+    test("a world-open range handed in fails like a fetched one", () => {
+        expect(() => validateCloudflareRanges({ ipv4: ["0.0.0.0/0"], ipv6: ["2606:4700::/32"] })).toThrow(
+            'Cloudflare IP ranges from cloudflare.ranges rejected: result.ipv4_cidrs[0]: "0.0.0.0/0" is broader than /8',
+        );
+    });
+});
+
+describe("canonicalCidr", () => {
+    test.each([
+        ["203.0.113.7", "203.0.113.7/32"],
+        ["203.0.113.0/24", "203.0.113.0/24"],
+        ["0.0.0.0/0", "0.0.0.0/0"],
+        ["2001:DB8::1", "2001:db8::1/128"],
+        ["2001:0db8:0000:0000:0000:0000:0000:0000/32", "2001:db8::/32"],
+        ["2001:db8:0:0:1:0:0:1", "2001:db8::1:0:0:1/128"],
+        ["::/0", "::/0"],
+        ["2a06:98c0:0::/29", "2a06:98c0::/29"],
+    ])("%s -> %s", (input, expected) => {
+        expect(canonicalCidr(input)).toBe(expected);
+    });
+
+    test.each([
+        ["10.0.0.5/24", '"10.0.0.5/24" has host bits set; did you mean "10.0.0.0/24" or "10.0.0.5/32"?'],
+        ["2001:db8::1/64", '"2001:db8::1/64" has host bits set; did you mean "2001:db8::/64" or "2001:db8::1/128"?'],
+        ["127.1", '"127.1" is not a valid IP address or CIDR block'],
+        ["0x7f.0.0.1", '"0x7f.0.0.1" is not a valid IP address or CIDR block'],
+        ["010.0.0.1", '"010.0.0.1" is not a valid IP address or CIDR block'],
+        ["1.2.3.4/33", '"1.2.3.4/33" has prefix /33; an IPv4 prefix is at most /32'],
+        ["2001:db8::/129", '"2001:db8::/129" has prefix /129; an IPv6 prefix is at most /128'],
+        ["1.2.3.4/024", '"1.2.3.4/024" is not a valid IP address or CIDR block'],
+        ["fe80::1%eth0", '"fe80::1%eth0" is not a valid IP address or CIDR block'],
+        [" 1.2.3.4", '" 1.2.3.4" is not a valid IP address or CIDR block'],
+        ["", '"" is not a valid IP address or CIDR block'],
+        ["256.1.1.1", '"256.1.1.1" is not a valid IP address or CIDR block'],
+    ])("%s is refused", (input, message) => {
+        expect(() => canonicalCidr(input)).toThrow(message);
+    });
+
+    test("property: canonical form is a fixed point and independent of spelling", () => {
+        fc.assert(
+            fc.property(fc.ipV6(), fc.integer({ min: 0, max: 128 }), (addr, prefix) => {
+                const net = canonicalCidr(`${addr}/128`).split("/")[0];
+                const block = canonicalCidr(`${net}/128`);
+                expect(canonicalCidr(block)).toBe(block);
+                expect(canonicalCidr(block.toUpperCase())).toBe(block);
+                // Masking then canonicalising gives a fixed point at any prefix.
+                let masked: string;
+                try {
+                    masked = canonicalCidr(`${net}/${prefix}`);
+                } catch (e) {
+                    masked = String((e as Error).message.match(/did you mean "([^"]+)"/)![1]);
+                }
+                expect(canonicalCidr(masked)).toBe(masked);
+            }),
+        );
+    });
+});
