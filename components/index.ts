@@ -1,3 +1,6 @@
 // The public API of cloudflare-origin-firewall.
 export * from "./cidr";
 export * from "./cloudflare";
+export * from "./policy";
+export * from "./origin";
+export * from "./hetzner";

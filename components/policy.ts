@@ -1,0 +1,276 @@
+/**
+ * The provider-neutral firewall policy: what may reach the server, validated and
+ * rendered to a list of inbound rules. Pure: no Pulumi resources, no I/O. Provider
+ * files only translate `PolicyRule`s into their own resource inputs.
+ */
+import type * as pulumi from "@pulumi/pulumi";
+import { Cidr, CidrError, compareCidrs, isWorldOpen, toCidr } from "./cidr";
+import type { CloudflareRanges } from "./cloudflare";
+
+/** Who may reach SSH. */
+export interface SshPolicy {
+    /** Trusted addresses or CIDR blocks (IPv4 and IPv6). Must not be empty. */
+    sources: string[];
+    /** SSH port; default 22. */
+    port?: number;
+    /** Required to list 0.0.0.0/0 or ::/0 in `sources` (e.g. SSH on a custom port open to all). */
+    allowFromAnywhere?: boolean;
+}
+
+/** What only Cloudflare may reach. */
+export interface CloudflarePolicy {
+    /** TCP ports admitted only from Cloudflare's ranges; default [443]. */
+    ports?: number[];
+    /** Ranges to use instead of fetching them; validated exactly like a fetched answer. */
+    ranges?: pulumi.Input<CloudflareRanges>;
+}
+
+/** An additional inbound rule. */
+export interface ExtraRule {
+    /** What the rule is for; shown in the provider console. */
+    description: string;
+    /** Protocol; default "tcp". */
+    protocol?: "tcp" | "udp" | "icmp";
+    /** Port (9000) or range ("8000-8100"); required for tcp and udp, absent for icmp. */
+    port?: number | string;
+    /** Addresses or CIDR blocks admitted. */
+    sources: string[];
+}
+
+/** The policy arguments shared by every provider component. */
+export interface OriginPolicyArgs {
+    /** SSH access; always rendered, so no configuration can lock you out. */
+    ssh: SshPolicy;
+    /** Ports reachable only from Cloudflare; default 443 with ranges fetched at deploy time. */
+    cloudflare?: CloudflarePolicy;
+    /** Additional inbound rules. */
+    rules?: ExtraRule[];
+    /** Admit ICMP (ping) from anywhere; default false. */
+    allowPing?: boolean;
+}
+
+export type Protocol = "tcp" | "udp" | "icmp";
+
+/** One inbound rule in provider-neutral form. */
+export interface PolicyRule {
+    /** Non-empty, at most 255 characters with any part suffix. */
+    description: string;
+    protocol: Protocol;
+    /** "22" or "8000-8100"; undefined for icmp. */
+    port?: string;
+    /** Canonical, sorted, deduplicated CIDRs. */
+    sources: string[];
+}
+
+/** A policy that passed validation; Cloudflare ranges are applied by `renderPolicy`. */
+export interface ValidatedPolicy {
+    ssh: { port: number; sources: string[] };
+    cloudflarePorts: number[];
+    rules: PolicyRule[];
+    allowPing: boolean;
+    /** Things worth a warning in the deployment log (e.g. SSH open to the world). */
+    warnings: string[];
+}
+
+/** Invalid policy input; the message names the field, the value and the fix. */
+export class PolicyError extends Error {
+    constructor(message: string) {
+        super(message);
+        this.name = "PolicyError";
+    }
+}
+
+export const DEFAULT_SSH_PORT = 22;
+export const DEFAULT_CLOUDFLARE_PORTS: readonly number[] = [443];
+/** Longest description accepted from the user (Hetzner allows 255; room is kept for part suffixes). */
+export const MAX_DESCRIPTION = 200;
+export const WORLD = ["0.0.0.0/0", "::/0"] as const;
+
+const show = (v: unknown): string => JSON.stringify(v) ?? String(v);
+
+/** Checks a port number; `field` names it in the error. */
+export function validatePort(value: unknown, field: string): number {
+    if (typeof value !== "number" || !Number.isInteger(value) || value < 1 || value > 65535) {
+        throw new PolicyError(`${field}: ${show(value)} is not a port; use a whole number from 1 to 65535`);
+    }
+    return value;
+}
+
+/** Checks a port or port range ("8000-8100") and returns its canonical text. */
+export function validatePortSpec(value: unknown, field: string): string {
+    if (typeof value === "number") return String(validatePort(value, field));
+    const m = typeof value === "string" ? /^(\d{1,5})(?:-(\d{1,5}))?$/.exec(value) : null;
+    if (!m) {
+        throw new PolicyError(`${field}: ${show(value)} is not a port or range; use e.g. 9000, "9000" or "8000-8100"`);
+    }
+    const low = validatePort(Number(m[1]), field);
+    if (m[2] === undefined) return String(low);
+    const high = validatePort(Number(m[2]), field);
+    if (low > high) throw new PolicyError(`${field}: "${value}" runs backwards; write the lower port first ("${high}-${low}")`);
+    return low === high ? String(low) : `${low}-${high}`;
+}
+
+/** Inclusive numeric bounds of a canonical port spec. */
+export function portBounds(port: string): [number, number] {
+    const [low, high] = port.split("-").map(Number);
+    return [low, high ?? low];
+}
+
+/**
+ * Canonicalises, deduplicates and sorts a source list, naming `field[i]` in any
+ * error. Returns the parsed blocks.
+ */
+export function validateSources(value: unknown, field: string): Cidr[] {
+    if (!Array.isArray(value) || value.length === 0) {
+        throw new PolicyError(`${field}: ${show(value)} must be a non-empty list of addresses or CIDR blocks, e.g. ["203.0.113.7"]`);
+    }
+    const byText = new Map<string, Cidr>();
+    value.forEach((entry, i) => {
+        try {
+            if (typeof entry !== "string") throw new CidrError(`${show(entry)} is not a string; write addresses as "203.0.113.7"`);
+            const c = toCidr(entry);
+            byText.set(c.text, c);
+        } catch (e) {
+            throw new PolicyError(`${field}[${i}]: ${(e as Error).message}`);
+        }
+    });
+    return [...byText.values()].sort(compareCidrs);
+}
+
+function validateDescription(value: unknown, field: string): string {
+    if (typeof value !== "string" || value.trim() === "") {
+        throw new PolicyError(`${field}: ${show(value)} is empty; every rule needs a description saying what it admits`);
+    }
+    if (value.length > MAX_DESCRIPTION) {
+        throw new PolicyError(`${field}: is ${value.length} characters long; shorten it to at most ${MAX_DESCRIPTION}`);
+    }
+    return value.trim();
+}
+
+function portsOverlap(a: string, b: string): boolean {
+    const [al, ah] = portBounds(a);
+    const [bl, bh] = portBounds(b);
+    return al <= bh && bl <= ah;
+}
+
+/**
+ * Validates policy arguments (everything but the Cloudflare ranges themselves)
+ * and returns them in canonical form. Throws `PolicyError` on bad input.
+ */
+export function validatePolicy(args: OriginPolicyArgs): ValidatedPolicy {
+    if (typeof args !== "object" || args === null) throw new PolicyError("args: expected an object with at least `ssh`");
+    const warnings: string[] = [];
+    if (typeof args.ssh !== "object" || args.ssh === null) {
+        throw new PolicyError(`ssh: ${show(args.ssh)} is missing; give ssh.sources, the addresses allowed to reach SSH, so you cannot be locked out`);
+    }
+    const sshPort = args.ssh.port === undefined ? DEFAULT_SSH_PORT : validatePort(args.ssh.port, "ssh.port");
+    const sshSources = validateSources(args.ssh.sources, "ssh.sources");
+    const open = sshSources.filter(isWorldOpen).map((c) => c.text);
+    if (open.length > 0) {
+        if (args.ssh.allowFromAnywhere !== true) {
+            throw new PolicyError(
+                `ssh.sources: ${show(open[0])} opens SSH to the whole internet; list trusted addresses instead, or set ssh.allowFromAnywhere: true if that is really intended`,
+            );
+        }
+        warnings.push(`SSH port ${sshPort} is open to the whole internet (${open.join(", ")}) because ssh.allowFromAnywhere is true`);
+    }
+
+    const cfPortsRaw = args.cloudflare?.ports ?? DEFAULT_CLOUDFLARE_PORTS;
+    if (!Array.isArray(cfPortsRaw) || cfPortsRaw.length === 0) {
+        throw new PolicyError(`cloudflare.ports: ${show(cfPortsRaw)} must be a non-empty list of ports; omit it for the default [443]`);
+    }
+    const cloudflarePorts = [...new Set(cfPortsRaw.map((p, i) => validatePort(p, `cloudflare.ports[${i}]`)))].sort((a, b) => a - b);
+    if (cloudflarePorts.includes(sshPort)) {
+        throw new PolicyError(`cloudflare.ports: ${sshPort} is also the SSH port; Cloudflare does not carry SSH, remove it from one of them`);
+    }
+
+    const extra = args.rules ?? [];
+    if (!Array.isArray(extra)) throw new PolicyError(`rules: ${show(extra)} must be a list of rules`);
+    const rules = extra.map((rule, i): PolicyRule => {
+        const at = `rules[${i}]`;
+        if (typeof rule !== "object" || rule === null) throw new PolicyError(`${at}: ${show(rule)} must be an object with description, port and sources`);
+        const description = validateDescription(rule.description, `${at}.description`);
+        const protocol = rule.protocol ?? "tcp";
+        if (!["tcp", "udp", "icmp"].includes(protocol)) {
+            throw new PolicyError(`${at}.protocol: ${show(protocol)} is not supported; use "tcp", "udp" or "icmp"`);
+        }
+        let port: string | undefined;
+        if (protocol === "icmp") {
+            if (rule.port !== undefined) throw new PolicyError(`${at}.port: ${show(rule.port)} given for icmp, which has no ports; remove it`);
+        } else if (rule.port === undefined) {
+            throw new PolicyError(`${at}.port: missing; ${protocol} rules need a port such as 9000 or a range such as "8000-8100"`);
+        } else {
+            port = validatePortSpec(rule.port, `${at}.port`);
+        }
+        const sources = validateSources(rule.sources, `${at}.sources`);
+        const world = sources.find(isWorldOpen);
+        if (world) {
+            const clash = protocol === "tcp" && port ? cloudflarePorts.find((p) => portsOverlap(port!, String(p))) : undefined;
+            if (clash !== undefined) {
+                throw new PolicyError(
+                    `${at}.sources: ${show(world.text)} opens port ${clash}, which only Cloudflare may reach, to the whole internet; remove ${clash} from cloudflare.ports or list trusted sources`,
+                );
+            }
+            warnings.push(`${at} ("${description}") is open to the whole internet (${world.text})`);
+        }
+        return { description, protocol, port, sources: sources.map((c) => c.text) };
+    });
+
+    if (args.allowPing !== undefined && typeof args.allowPing !== "boolean") {
+        throw new PolicyError(`allowPing: ${show(args.allowPing)} must be true or false`);
+    }
+    return {
+        ssh: { port: sshPort, sources: sshSources.map((c) => c.text) },
+        cloudflarePorts,
+        rules,
+        allowPing: args.allowPing === true,
+        warnings,
+    };
+}
+
+function describePort(port: number): string {
+    const names: Record<number, string> = { 80: "HTTP", 443: "HTTPS" };
+    return names[port] ? `${names[port]} (${port})` : `TCP ${port}`;
+}
+
+/**
+ * Renders a validated policy and validated Cloudflare ranges into inbound rules:
+ * SSH first, then each Cloudflare port, the extra rules in their given order, and
+ * ICMP last. The same input always gives the same output.
+ */
+export function renderPolicy(policy: ValidatedPolicy, ranges: CloudflareRanges): PolicyRule[] {
+    // Validated ranges are sorted per family, and IPv4 sorts before IPv6.
+    const cloudflareSources = [...ranges.ipv4, ...ranges.ipv6];
+    return [
+        { description: `SSH (${policy.ssh.port}) from trusted sources`, protocol: "tcp", port: String(policy.ssh.port), sources: policy.ssh.sources },
+        ...policy.cloudflarePorts.map(
+            (p): PolicyRule => ({ description: `${describePort(p)} from Cloudflare only`, protocol: "tcp", port: String(p), sources: cloudflareSources }),
+        ),
+        ...policy.rules,
+        ...(policy.allowPing ? [{ description: "ICMP (ping) from anywhere", protocol: "icmp", sources: [...WORLD] } as PolicyRule] : []),
+    ];
+}
+
+/**
+ * Splits rules whose source list is longer than `maxSources` into consecutive
+ * rules of at most that many sources each, in order, with "(part i of n)" added
+ * to the description. Deterministic, so redeploys produce no diff.
+ */
+export function splitRules(rules: PolicyRule[], maxSources: number): PolicyRule[] {
+    return rules.flatMap((rule) => {
+        if (rule.sources.length <= maxSources) return [rule];
+        const parts = Math.ceil(rule.sources.length / maxSources);
+        return Array.from({ length: parts }, (_, i) => ({
+            ...rule,
+            description: `${rule.description} (part ${i + 1} of ${parts})`,
+            sources: rule.sources.slice(i * maxSources, (i + 1) * maxSources),
+        }));
+    });
+}
+
+/** Throws when a rendered firewall has more rules than the provider allows. */
+export function checkRuleCount(count: number, max: number, provider: string, hint: string): void {
+    if (count > max) {
+        throw new PolicyError(`${provider}: this policy renders ${count} rules, more than the ${max} a ${provider} firewall allows; ${hint}`);
+    }
+}

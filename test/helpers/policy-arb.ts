@@ -1,0 +1,56 @@
+import * as fc from "fast-check";
+import { canonicalCidr, OriginPolicyArgs } from "../../components";
+import { CF_SOURCES } from "./fixtures";
+
+// Random valid policies: every rule fits Hetzner, sources are canonical and
+// sorted, and the admitted (protocol, port, source) triples are the policy's.
+const v4Block = fc
+    .tuple(fc.integer({ min: 1, max: 223 }), fc.nat(255), fc.nat(255), fc.nat(255), fc.integer({ min: 8, max: 32 }))
+    .map(([a, b, c, d, prefix]) => {
+        const n = ((a << 24) | (b << 16) | (c << 8) | d) >>> 0;
+        const masked = prefix === 0 ? 0 : (n & (~0 << (32 - prefix))) >>> 0;
+        return `${masked >>> 24}.${(masked >>> 16) & 255}.${(masked >>> 8) & 255}.${masked & 255}/${prefix}`;
+    });
+const v6Host = fc.ipV6().filter((a) => !a.includes("."));
+const source = fc.oneof(v4Block, v6Host);
+const portSpec = fc.oneof(
+    fc.integer({ min: 1, max: 65535 }),
+    fc.tuple(fc.integer({ min: 1, max: 65535 }), fc.integer({ min: 0, max: 500 })).map(([p, w]) => `${p}-${Math.min(65535, p + w)}`),
+);
+export const policyArb: fc.Arbitrary<OriginPolicyArgs> = fc
+    .record({
+        sshSources: fc.array(source, { minLength: 1, maxLength: 250 }),
+        sshPort: fc.integer({ min: 1, max: 1024 }),
+        cfPorts: fc.uniqueArray(fc.integer({ min: 1025, max: 65535 }), { minLength: 1, maxLength: 3 }),
+        rules: fc.array(
+            fc.record({
+                description: fc.string({ minLength: 1, maxLength: 20 }).filter((s) => s.trim() === s && s !== ""),
+                protocol: fc.constantFrom<"tcp" | "udp" | "icmp">("tcp", "udp", "icmp"),
+                port: portSpec,
+                sources: fc.array(source, { minLength: 1, maxLength: 120 }),
+            }),
+            { maxLength: 5 },
+        ),
+        allowPing: fc.boolean(),
+    })
+    .map((r) => ({
+        ssh: { sources: r.sshSources, port: r.sshPort },
+        cloudflare: { ports: r.cfPorts },
+        rules: r.rules.map((x) => (x.protocol === "icmp" ? { description: x.description, protocol: x.protocol, sources: x.sources } : x)),
+        allowPing: r.allowPing,
+    }));
+
+/** The triples a policy admits, computed straight from its arguments. */
+export function expectedTriples(args: OriginPolicyArgs): Set<string> {
+    const out = new Set<string>();
+    const add = (proto: string, port: string, sources: string[]) => sources.forEach((s) => out.add(`${proto} ${port} ${canonicalCidr(s)}`));
+    add("tcp", String(args.ssh.port ?? 22), args.ssh.sources);
+    for (const p of args.cloudflare?.ports ?? [443]) add("tcp", String(p), CF_SOURCES);
+    for (const r of args.rules ?? []) {
+        const port = r.port === undefined ? "-" : String(r.port).replace(/^(\d+)-\1$/, "$1");
+        add(r.protocol ?? "tcp", port, r.sources);
+    }
+    if (args.allowPing) add("icmp", "-", ["0.0.0.0/0", "::/0"]);
+    return out;
+}
+
