@@ -4,3 +4,4 @@ export * from "./cloudflare";
 export * from "./policy";
 export * from "./origin";
 export * from "./hetzner";
+export * from "./digitalocean";

@@ -147,6 +147,25 @@ function validateDescription(value: unknown, field: string): string {
     return value.trim();
 }
 
+/**
+ * Checks the protocol (default "tcp") and port of a rule at `at`: tcp and udp
+ * need a port or range, icmp takes none.
+ */
+export function validateTraffic(rule: { protocol?: string; port?: number | string }, at: string): { protocol: Protocol; port?: string } {
+    const protocol = (rule.protocol ?? "tcp") as Protocol;
+    if (!["tcp", "udp", "icmp"].includes(protocol)) {
+        throw new PolicyError(`${at}.protocol: ${show(protocol)} is not supported; use "tcp", "udp" or "icmp"`);
+    }
+    if (protocol === "icmp") {
+        if (rule.port !== undefined) throw new PolicyError(`${at}.port: ${show(rule.port)} given for icmp, which has no ports; remove it`);
+        return { protocol };
+    }
+    if (rule.port === undefined) {
+        throw new PolicyError(`${at}.port: missing; ${protocol} rules need a port such as 9000 or a range such as "8000-8100"`);
+    }
+    return { protocol, port: validatePortSpec(rule.port, `${at}.port`) };
+}
+
 function portsOverlap(a: string, b: string): boolean {
     const [al, ah] = portBounds(a);
     const [bl, bh] = portBounds(b);
@@ -190,18 +209,7 @@ export function validatePolicy(args: OriginPolicyArgs): ValidatedPolicy {
         const at = `rules[${i}]`;
         if (typeof rule !== "object" || rule === null) throw new PolicyError(`${at}: ${show(rule)} must be an object with description, port and sources`);
         const description = validateDescription(rule.description, `${at}.description`);
-        const protocol = rule.protocol ?? "tcp";
-        if (!["tcp", "udp", "icmp"].includes(protocol)) {
-            throw new PolicyError(`${at}.protocol: ${show(protocol)} is not supported; use "tcp", "udp" or "icmp"`);
-        }
-        let port: string | undefined;
-        if (protocol === "icmp") {
-            if (rule.port !== undefined) throw new PolicyError(`${at}.port: ${show(rule.port)} given for icmp, which has no ports; remove it`);
-        } else if (rule.port === undefined) {
-            throw new PolicyError(`${at}.port: missing; ${protocol} rules need a port such as 9000 or a range such as "8000-8100"`);
-        } else {
-            port = validatePortSpec(rule.port, `${at}.port`);
-        }
+        const { protocol, port } = validateTraffic(rule, at);
         const sources = validateSources(rule.sources, `${at}.sources`);
         const world = sources.find(isWorldOpen);
         if (world) {
