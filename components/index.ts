@@ -5,3 +5,4 @@ export * from "./policy";
 export * from "./origin";
 export * from "./hetzner";
 export * from "./digitalocean";
+export * from "./config";

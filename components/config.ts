@@ -1,0 +1,109 @@
+/**
+ * The stack config format of this project's program, validated with zod before
+ * any resource is created. Errors name the config key and value. Reusable by
+ * other programs that keep the same format.
+ */
+import { z } from "zod";
+import { validateDigitalOceanPlacement, validateEgress } from "./digitalocean";
+import { toHetznerApplyTos, validateHetznerNaming } from "./hetzner";
+import { validatePolicy } from "./policy";
+
+const port = z.number({ error: "is not a port; use a whole number from 1 to 65535" }).int("is not a port; use a whole number from 1 to 65535").min(1, "is not a port; use a whole number from 1 to 65535").max(65535, "is not a port; use a whole number from 1 to 65535");
+const addresses = z.array(z.string({ error: "must be an address or CIDR block in quotes" }), { error: "must be a list of addresses or CIDR blocks" });
+const portSpec = z.union([port, z.string()], { error: 'must be a port (9000) or a range ("8000-8100")' });
+const protocol = z.enum(["tcp", "udp", "icmp"], { error: 'must be "tcp", "udp" or "icmp"' });
+
+const common = {
+    /** SSH access. */
+    ssh: z.strictObject({ sources: addresses, port: port.optional(), allowFromAnywhere: z.boolean().optional() }),
+    /** Ports reachable only from Cloudflare. */
+    cloudflare: z.strictObject({ ports: z.array(port).optional() }).optional(),
+    /** Additional inbound rules. */
+    rules: z.array(z.strictObject({ description: z.string(), protocol: protocol.optional(), port: portSpec.optional(), sources: addresses })).optional(),
+    /** ICMP from anywhere. */
+    allowPing: z.boolean().optional(),
+    /** Name at the provider; default the key. */
+    firewallName: z.string().optional(),
+};
+
+const hetzner = z.strictObject({
+    provider: z.literal("hetzner"),
+    ...common,
+    applyTo: z.strictObject({ labelSelectors: z.array(z.string()).optional(), serverIds: z.array(z.number().int().positive()).optional() }).optional(),
+    labels: z.record(z.string(), z.string()).optional(),
+});
+
+const digitalocean = z.strictObject({
+    provider: z.literal("digitalocean"),
+    ...common,
+    dropletIds: z.array(z.number().int().positive()).optional(),
+    tags: z.array(z.string()).optional(),
+    egress: z
+        .union([z.enum(["allow-all", "deny-all"]), z.array(z.strictObject({ protocol: protocol.optional(), port: portSpec.optional(), destinations: addresses }))])
+        .optional(),
+});
+
+const firewall = z.discriminatedUnion("provider", [hetzner, digitalocean], { error: 'provider must be "hetzner" or "digitalocean"' });
+
+/** The project's stack config, after validation. */
+export const stackConfigSchema = z.strictObject({
+    /** Firewalls keyed by a stable name (a map, so identities never shift). */
+    firewalls: z
+        .record(z.string().regex(/^[a-z0-9][a-z0-9-]*$/, "must be lower-case letters, digits and dashes"), firewall)
+        .refine((m) => Object.keys(m).length > 0, "declares no firewall; add at least one under firewalls"),
+    /** Cloudflare endpoint; plain http only for loopback (offline plan). */
+    cloudflareUrl: z.string().optional(),
+});
+
+export type StackConfig = z.infer<typeof stackConfigSchema>;
+export type FirewallConfig = z.infer<typeof firewall>;
+
+/** Invalid stack config; the message names the key and value. */
+export class ConfigError extends Error {
+    constructor(message: string) {
+        super(message);
+        this.name = "ConfigError";
+    }
+}
+
+function keyPath(path: readonly PropertyKey[]): string {
+    return path.reduce<string>((acc, k) => (typeof k === "number" ? `${acc}[${k}]` : acc ? `${acc}.${String(k)}` : String(k)), "");
+}
+
+function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
+    return path.reduce<any>((o, k) => (o === null || o === undefined ? undefined : o[k as any]), root);
+}
+
+/**
+ * Validates raw stack config (`key` without the project prefix -> parsed value):
+ * shape and unknown keys with zod, then every firewall with the same pure
+ * validators the components use, so that all errors come before any resource.
+ */
+export function parseStackConfig(raw: Record<string, unknown>): StackConfig {
+    const result = stackConfigSchema.safeParse(raw);
+    if (!result.success) {
+        const issue = result.error.issues[0];
+        const at = keyPath(issue.path);
+        if (issue.code === "unrecognized_keys") {
+            throw new ConfigError(`${at || "config"}: unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `"${k}"`).join(", ")}; check the spelling against the README's config reference`);
+        }
+        const value = valueAt(raw, issue.path);
+        throw new ConfigError(`${at}: ${value === undefined ? "missing" : JSON.stringify(value)} ${issue.message}`);
+    }
+    for (const [name, fw] of Object.entries(result.data.firewalls)) {
+        try {
+            validatePolicy(fw);
+            const firewallName = fw.firewallName ?? name;
+            if (fw.provider === "hetzner") {
+                validateHetznerNaming(firewallName, fw.labels);
+                toHetznerApplyTos(fw.applyTo);
+            } else {
+                validateDigitalOceanPlacement(fw, firewallName);
+                validateEgress(fw.egress);
+            }
+        } catch (e) {
+            throw new ConfigError(`firewalls.${name}.${(e as Error).message}`);
+        }
+    }
+    return result.data;
+}

@@ -1,0 +1,47 @@
+/**
+ * Loads a stack's config the way Pulumi hands it to a program: project defaults
+ * from Pulumi.yaml, then stacks/Pulumi.<stack>.yaml; keys "project:key" (a bare
+ * key gets the project prefix), objects and lists as JSON text, scalars as text.
+ * Secure (encrypted) values are left out: they need the Pulumi CLI.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { parse } from "yaml";
+
+export const ROOT = path.join(__dirname, "..");
+
+export interface LoadedStack {
+    project: string;
+    stack: string;
+    config: Record<string, string>;
+}
+
+const asConfigText = (v: unknown): string => (typeof v === "object" && v !== null ? JSON.stringify(v) : String(v));
+
+/** Names of the stacks with a file in stacks/. */
+export function listStacks(root = ROOT): string[] {
+    return fs
+        .readdirSync(path.join(root, "stacks"))
+        .map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1])
+        .filter((s): s is string => s !== undefined)
+        .sort();
+}
+
+export function loadStackConfig(stack: string, root = ROOT): LoadedStack {
+    const projectFile = parse(fs.readFileSync(path.join(root, "Pulumi.yaml"), "utf8"));
+    const project: string = projectFile.name;
+    const file = path.join(root, projectFile.stackConfigDir ?? ".", `Pulumi.${stack}.yaml`);
+    if (!fs.existsSync(file)) {
+        throw new Error(`no stack "${stack}": ${path.relative(root, file)} does not exist (stacks: ${listStacks(root).join(", ")})`);
+    }
+    const config: Record<string, string> = {};
+    for (const [key, decl] of Object.entries<any>(projectFile.config ?? {})) {
+        if (decl && typeof decl === "object" && "default" in decl) config[`${project}:${key}`] = asConfigText(decl.default);
+    }
+    const stackFile = parse(fs.readFileSync(file, "utf8")) ?? {};
+    for (const [key, value] of Object.entries<unknown>(stackFile.config ?? {})) {
+        if (typeof value === "object" && value !== null && "secure" in value) continue;
+        config[key.includes(":") ? key : `${project}:${key}`] = asConfigText(value);
+    }
+    return { project, stack, config };
+}
