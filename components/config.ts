@@ -87,6 +87,10 @@ export function parseStackConfig(raw: Record<string, unknown>): StackConfig {
         if (issue.code === "unrecognized_keys") {
             throw new ConfigError(`${at || "config"}: unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `"${k}"`).join(", ")}; check the spelling against the README's config reference`);
         }
+        if (issue.code === "invalid_key") {
+            const key = String(issue.path[issue.path.length - 1]);
+            throw new ConfigError(`${at}: the name ${JSON.stringify(key)} ${issue.issues[0]?.message ?? issue.message}`);
+        }
         const value = valueAt(raw, issue.path);
         throw new ConfigError(`${at}: ${value === undefined ? "missing" : JSON.stringify(value)} ${issue.message}`);
     }

@@ -4,6 +4,7 @@
  * credentials, no Pulumi CLI.
  *
  *   npm run plan -- --stack hetzner-web [--ranges-file samples/cloudflare-ips-2026-11.json] [--json]
+ *   (--cloudflare-url <url> points the live fetch elsewhere, e.g. a local test server)
  *
  * Ranges are fetched live unless --ranges-file names a saved Cloudflare answer;
  * that file is served on 127.0.0.1 to the program, so it passes exactly the
@@ -85,13 +86,19 @@ function serveFile(file: string): Promise<{ url: string; close(): void }> {
 
 async function main(): Promise<number> {
     const { values } = parseArgs({
-        options: { stack: { type: "string" }, "ranges-file": { type: "string" }, json: { type: "boolean", default: false } },
+        options: {
+            stack: { type: "string" },
+            "ranges-file": { type: "string" },
+            "cloudflare-url": { type: "string" },
+            json: { type: "boolean", default: false },
+        },
     });
     if (!values.stack) {
-        console.error("usage: npm run plan -- --stack <name> [--ranges-file <cloudflare-answer.json>] [--json]");
+        console.error("usage: npm run plan -- --stack <name> [--ranges-file <cloudflare-answer.json> | --cloudflare-url <url>] [--json]");
         return 2;
     }
     const loaded = loadStackConfig(values.stack);
+    if (values["cloudflare-url"]) loaded.config[`${loaded.project}:cloudflareUrl`] = values["cloudflare-url"];
     let served: { url: string; close(): void } | undefined;
     if (values["ranges-file"]) {
         const file = path.resolve(process.env.INIT_CWD ?? process.cwd(), values["ranges-file"]);

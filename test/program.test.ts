@@ -1,0 +1,198 @@
+// The deployable program: every stack file run through the offline plan (the real
+// index.ts under the mock engine, in its own process), config validation, and the
+// scheduled-refresh workflow.
+import { execFile } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { promisify } from "util";
+import { parse } from "yaml";
+import { parseStackConfig } from "../components";
+import { listStacks, loadStackConfig } from "../scripts/stack-config";
+import { CF_SOURCES } from "./helpers/fixtures";
+import { SAMPLE_ANSWER_PATH, sampleAnswer, startServer } from "./helpers/server";
+
+const ROOT = path.join(__dirname, "..");
+
+async function plan(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    return promisify(execFile)(process.execPath, ["-r", "ts-node/register/transpile-only", "scripts/plan.ts", ...args], { cwd: ROOT }).then(
+        (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
+        (e) => ({ code: e.code as number, stdout: e.stdout as string, stderr: e.stderr as string }),
+    );
+}
+
+const WORLD = ["0.0.0.0/0", "::/0"];
+const cfRule = (port: string, description: string) => ({ direction: "in", protocol: "tcp", port, sources: CF_SOURCES, description });
+const ETAG = "38f79d050aa027e3be3865e495dcc9bc";
+
+const expected: Record<string, unknown[]> = {
+    "hetzner-web": [
+        {
+            key: "web", provider: "hetzner", name: "web", attachment: ["label selector role=web"], cloudflareEtag: ETAG,
+            rules: [
+                { direction: "in", protocol: "tcp", port: "2222", sources: WORLD, description: "SSH (2222) from trusted sources" },
+                cfRule("443", "HTTPS (443) from Cloudflare only"),
+            ],
+        },
+    ],
+    "hetzner-dashboard": [
+        {
+            key: "dashboard", provider: "hetzner", name: "dashboard", attachment: ["label selector app=dashboard"], cloudflareEtag: ETAG,
+            rules: [
+                { direction: "in", protocol: "tcp", port: "22", sources: ["203.0.113.10/32", "2001:db8::10/128"], description: "SSH (22) from trusted sources" },
+                cfRule("443", "HTTPS (443) from Cloudflare only"),
+                { direction: "in", protocol: "tcp", port: "9000", sources: ["203.0.113.10/32", "2001:db8::10/128"], description: "Trading dashboard from trusted addresses" },
+            ],
+        },
+    ],
+    "digitalocean-api": [
+        {
+            key: "api", provider: "digitalocean", name: "api", attachment: ["tag api"], cloudflareEtag: ETAG,
+            rules: [
+                { direction: "in", protocol: "tcp", port: "22", sources: ["203.0.113.8/29"] },
+                { direction: "in", protocol: "tcp", port: "80", sources: CF_SOURCES },
+                { direction: "in", protocol: "tcp", port: "443", sources: CF_SOURCES },
+                { direction: "out", protocol: "tcp", port: "1-65535", sources: WORLD },
+                { direction: "out", protocol: "udp", port: "1-65535", sources: WORLD },
+                { direction: "out", protocol: "icmp", port: "-", sources: WORLD },
+            ],
+        },
+    ],
+};
+
+describe("every stack in stacks/ through the real program", () => {
+    test("the stacks are the documented ones", () => {
+        expect(listStacks()).toEqual(Object.keys(expected).sort());
+    });
+
+    test.each(Object.keys(expected))("%s renders exactly its firewalls (ranges from the shipped sample)", async (stack) => {
+        const r = await plan("--stack", stack, "--ranges-file", SAMPLE_ANSWER_PATH, "--json");
+        expect(r.stderr).toBe(
+            stack === "hetzner-web" ? "warning: [runtime] SSH port 2222 is open to the whole internet (0.0.0.0/0, ::/0) because ssh.allowFromAnywhere is true\n" : "",
+        );
+        expect(r.code).toBe(0);
+        const out = JSON.parse(r.stdout);
+        expect(out.stack).toBe(stack);
+        expect(out.firewalls).toEqual(expected[stack]);
+    });
+
+    test("config is loaded as Pulumi hands it to the program (objects as JSON, project prefix, defaults)", () => {
+        const { config } = loadStackConfig("hetzner-dashboard");
+        expect(Object.keys(config).sort()).toEqual(["cloudflare-origin-firewall:cloudflareUrl", "cloudflare-origin-firewall:firewalls"]);
+        expect(config["cloudflare-origin-firewall:cloudflareUrl"]).toBe("https://api.cloudflare.com/client/v4/ips");
+        expect(JSON.parse(config["cloudflare-origin-firewall:firewalls"]).dashboard.provider).toBe("hetzner");
+    });
+});
+
+describe("npm run plan", () => {
+    test("table output against a local Cloudflare server: one request, rules and attachment shown", async () => {
+        const server = await startServer({ json: sampleAnswer() });
+        try {
+            const r = await plan("--stack", "hetzner-dashboard", "--cloudflare-url", server.url);
+            expect(r.code).toBe(0);
+            expect(server.requests).toEqual(["/client/v4/ips"]);
+            const lines = r.stdout.split("\n");
+            expect(lines).toContain('Firewall dashboard (hetzner, name "dashboard")');
+            expect(lines).toContain("  attached to: label selector app=dashboard");
+            expect(lines).toContain(`  Cloudflare etag: ${ETAG}`);
+            expect(lines.find((l) => l.includes("9000"))?.split(/\s+/).filter(Boolean)).toEqual([
+                "in", "tcp", "9000", "203.0.113.10/32", "Trading", "dashboard", "from", "trusted", "addresses",
+            ]);
+        } finally {
+            await server.close();
+        }
+    });
+
+    test("a rejected Cloudflare answer exits non-zero with the reason and plans no firewall", async () => {
+        const server = await startServer({ json: { success: true, result: { ipv4_cidrs: [], ipv6_cidrs: [], etag: "x" } } });
+        try {
+            const r = await plan("--stack", "hetzner-web", "--cloudflare-url", server.url, "--json");
+            expect(r.code).toBe(1);
+            expect(r.stdout).toBe("");
+            expect(r.stderr).toContain(`plan failed: `);
+            expect(r.stderr).toContain(`Cloudflare IP ranges from ${server.url} rejected: result.ipv4_cidrs is empty`);
+        } finally {
+            await server.close();
+        }
+    });
+
+    test("a saved HTML error page as --ranges-file is rejected like a live one", async () => {
+        const file = path.join(fs.mkdtempSync("/tmp/cof-"), "answer.json");
+        fs.writeFileSync(file, "<html>Access denied</html>");
+        const r = await plan("--stack", "hetzner-web", "--ranges-file", file);
+        expect(r.code).toBe(1);
+        expect(r.stderr).toContain('rejected: the body is not JSON (starts with "<html>Access denied</html>")');
+    });
+
+    test("an unknown stack and a missing --stack are clear errors", async () => {
+        const [unknown, missing] = await Promise.all([plan("--stack", "nope"), plan()]);
+        expect(unknown.code).toBe(1);
+        expect(unknown.stderr).toContain('plan failed: no stack "nope": stacks/Pulumi.nope.yaml does not exist (stacks: digitalocean-api, hetzner-dashboard, hetzner-web)');
+        expect(missing.code).toBe(2);
+        expect(missing.stderr).toContain("usage: npm run plan -- --stack <name>");
+    });
+});
+
+describe("stack config validation", () => {
+    const good = () => ({
+        firewalls: {
+            web: { provider: "hetzner", ssh: { sources: ["203.0.113.7"] }, applyTo: { labelSelectors: ["role=web"] } },
+            api: { provider: "digitalocean", ssh: { sources: ["203.0.113.7"] }, tags: ["api"] },
+        },
+    });
+    const edit = (f: (c: any) => void) => {
+        const c: any = good();
+        f(c);
+        return c;
+    };
+
+    test("a good config passes", () => {
+        expect(Object.keys(parseStackConfig(good()).firewalls)).toEqual(["web", "api"]);
+    });
+
+    test.each<[string, any, string]>([
+        ["port out of range", edit((c) => (c.firewalls.web.ssh.port = 70000)), "firewalls.web.ssh.port: 70000 is not a port; use a whole number from 1 to 65535"],
+        ["port as text", edit((c) => (c.firewalls.web.ssh.port = "22")), 'firewalls.web.ssh.port: "22" is not a port; use a whole number from 1 to 65535'],
+        ["unknown key in a firewall", edit((c) => (c.firewalls.web.sshh = {})), 'firewalls.web: unknown key "sshh"; check the spelling against the README\'s config reference'],
+        ["unknown top-level key", edit((c) => (c.firewall = {})), 'config: unknown key "firewall"; check the spelling'],
+        ["unknown key in ssh", edit((c) => (c.firewalls.web.ssh.allowAnywhere = true)), 'firewalls.web.ssh: unknown key "allowAnywhere"'],
+        ["DigitalOcean key on a Hetzner firewall", edit((c) => (c.firewalls.web.tags = ["x"])), 'firewalls.web: unknown key "tags"'],
+        ["unknown provider", edit((c) => (c.firewalls.web.provider = "aws")), 'firewalls.web.provider: "aws" provider must be "hetzner" or "digitalocean"'],
+        ["no firewalls key", {}, "firewalls: missing"],
+        ["empty firewalls map", { firewalls: {} }, "firewalls: {} declares no firewall; add at least one under firewalls"],
+        ["bad firewall key", edit((c) => (c.firewalls["Web Server"] = c.firewalls.web)), 'firewalls.Web Server: the name "Web Server" must be lower-case letters, digits and dashes'],
+        ["sources not a list", edit((c) => (c.firewalls.web.ssh.sources = "203.0.113.7")), 'firewalls.web.ssh.sources: "203.0.113.7" must be a list of addresses or CIDR blocks'],
+        ["host bits", edit((c) => (c.firewalls.web.ssh.sources = ["10.0.0.5/24"])), 'firewalls.web.ssh.sources[0]: "10.0.0.5/24" has host bits set; did you mean "10.0.0.0/24" or "10.0.0.5/32"?'],
+        ["SSH open without opt-in", edit((c) => (c.firewalls.api.ssh.sources = ["0.0.0.0/0"])), 'firewalls.api.ssh.sources: "0.0.0.0/0" opens SSH to the whole internet'],
+        ["bad protocol", edit((c) => (c.firewalls.web.rules = [{ description: "x", protocol: "sctp", port: 1, sources: ["203.0.113.7"] }])), 'firewalls.web.rules[0].protocol: "sctp" must be "tcp", "udp" or "icmp"'],
+        ["too many tags", edit((c) => (c.firewalls.api.tags = ["a", "b", "c", "d", "e", "f"])), "firewalls.api.tags: 6 tags given; a DigitalOcean firewall takes at most 5"],
+        ["empty label selector", edit((c) => (c.firewalls.web.applyTo.labelSelectors = [""])), 'firewalls.web.applyTo.labelSelectors[0]: "" is empty'],
+        ["cloudflare ranges cannot come from config", edit((c) => (c.firewalls.web.cloudflare = { ranges: { ipv4: ["0.0.0.0/0"] } })), 'firewalls.web.cloudflare: unknown key "ranges"'],
+    ])("%s", (_name, raw, message) => {
+        expect(() => parseStackConfig(raw)).toThrow(message);
+    });
+});
+
+describe("scheduled refresh workflow", () => {
+    const wf = parse(fs.readFileSync(path.join(ROOT, ".github/workflows/refresh-cloudflare-ranges.yml"), "utf8"));
+
+    test("runs every 6 hours and on manual dispatch", () => {
+        expect(wf.on.schedule).toEqual([{ cron: "17 */6 * * *" }]);
+        expect(wf.on).toHaveProperty("workflow_dispatch");
+    });
+
+    test("a matrix over exactly the stacks in stacks/, one deployment per stack at a time", () => {
+        for (const job of [wf.jobs.refresh, wf.jobs.drift]) {
+            expect([...job.strategy.matrix.stack].sort()).toEqual(listStacks());
+            expect(job.concurrency).toEqual({ group: "pulumi-${{ matrix.stack }}", "cancel-in-progress": false });
+            expect(job.steps.map((s: any) => s.run).filter(Boolean)).toContain("npm ci");
+            expect(job.env.PULUMI_BACKEND_URL).toBe("${{ secrets.PULUMI_BACKEND_URL }}");
+        }
+    });
+
+    test("up with refresh, and a drift check with preview --expect-no-changes", () => {
+        const up = wf.jobs.refresh.steps.find((s: any) => String(s.uses).startsWith("pulumi/actions@"));
+        expect(up.with).toMatchObject({ command: "up", "stack-name": "${{ matrix.stack }}", refresh: true });
+        const drift = wf.jobs.drift.steps.find((s: any) => String(s.uses).startsWith("pulumi/actions@"));
+        expect(drift.with).toMatchObject({ command: "preview", "expect-no-changes": true });
+    });
+});
