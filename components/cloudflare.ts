@@ -122,15 +122,22 @@ export function validateCloudflareAnswer(body: unknown, source: string, includeJ
     return ranges;
 }
 
+// Validated ranges by content: many firewalls handed the same ranges validate once.
+const validatedByContent = new Map<string, CloudflareRanges>();
+const MAX_REMEMBERED = 16;
+
 /**
  * Validates ranges handed in by a caller (from a file, another source or an
- * Output) exactly as a fetched answer is validated.
+ * Output) exactly as a fetched answer is validated. The result is frozen.
  */
 export function validateCloudflareRanges(ranges: CloudflareRanges, source = "cloudflare.ranges"): CloudflareRanges {
     if (typeof ranges !== "object" || ranges === null) {
         throw new CloudflareRangesError(source, "expected an object { ipv4: string[], ipv6: string[], etag?: string }");
     }
-    return validateCloudflareAnswer(
+    const key = JSON.stringify([ranges.ipv4, ranges.ipv6, ranges.etag, ranges.jdcloud]);
+    const known = validatedByContent.get(key);
+    if (known) return known;
+    const result = validateCloudflareAnswer(
         {
             success: true,
             result: { ipv4_cidrs: ranges.ipv4, ipv6_cidrs: ranges.ipv6, etag: ranges.etag, jdcloud_cidrs: ranges.jdcloud },
@@ -138,6 +145,11 @@ export function validateCloudflareRanges(ranges: CloudflareRanges, source = "clo
         source,
         ranges.jdcloud !== undefined,
     );
+    for (const list of [result.ipv4, result.ipv6, result.jdcloud]) if (list) Object.freeze(list);
+    Object.freeze(result);
+    if (validatedByContent.size >= MAX_REMEMBERED) validatedByContent.delete(validatedByContent.keys().next().value!);
+    validatedByContent.set(key, result);
+    return result;
 }
 
 function checkUrl(raw: string): URL {

@@ -1,0 +1,216 @@
+/**
+ * npm run bench: measures the invariants that make this package cheap and safe to
+ * run on a schedule, prints a table and writes bench/results.json.
+ * BENCH_QUICK=1 shrinks sizes and repetitions (used by the test that checks the
+ * script runs); the README quotes a full run.
+ */
+import * as hcloud from "@pulumi/hcloud";
+import * as pulumi from "@pulumi/pulumi";
+import * as fs from "fs";
+import * as ipaddr from "ipaddr.js";
+import * as http from "http";
+import { AddressInfo } from "net";
+import * as path from "path";
+import { installMocks, valueOf } from "../scripts/mock-runtime";
+
+const resources = installMocks({ stack: "bench" });
+// Loaded after the mocks, as a program would be.
+import {
+    clearCloudflareRangesCache,
+    DigitalOceanOriginFirewall,
+    fetchCloudflareRanges,
+    HetznerOriginFirewall,
+    renderPolicy,
+    toDigitalOceanRules,
+    toHetznerRules,
+    validateCloudflareRanges,
+    validateEgress,
+    validatePolicy,
+} from "../components";
+
+const QUICK = process.env.BENCH_QUICK === "1";
+const RUNS = QUICK ? 1 : 5;
+const SAMPLE = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "samples", "cloudflare-ips-2026-11.json"), "utf8"));
+
+interface Figure {
+    metric: string;
+    value: number;
+    unit: string;
+    target: string;
+    ok: boolean;
+}
+const figures: Figure[] = [];
+const record = (metric: string, value: number, unit: string, target: string, ok: boolean) => figures.push({ metric, value, unit, target, ok });
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/** A loopback server answering each request with `answer(i)` (or never, for "hang"). */
+async function serve(answer: (i: number) => unknown | "hang") {
+    let count = 0;
+    const server = http.createServer((_, res) => {
+        const a = answer(count++);
+        if (a === "hang") return;
+        res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(a));
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    return {
+        url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/client/v4/ips`,
+        requests: () => count,
+        close: () => {
+            server.closeAllConnections();
+            server.close();
+        },
+    };
+}
+
+const ssh = (i: number) => ({ sources: [`45.${(i >> 8) & 255}.${i & 255}.1`] });
+
+async function requestsPerRun() {
+    for (const n of [1, 10, 100]) {
+        clearCloudflareRangesCache();
+        const s = await serve(() => SAMPLE);
+        // Each firewall asks for the ranges itself: the worst case for the memo.
+        const fws = Array.from({ length: n }, (_, i) => new HetznerOriginFirewall(`req-${n}-${i}`, { ssh: ssh(i), cloudflare: { ranges: fetchCloudflareRanges({ url: s.url }) } }));
+        await Promise.all(fws.map((f) => valueOf(f.firewall.urn)));
+        record(`Cloudflare requests, ${n} firewall(s)`, s.requests(), "requests", "1", s.requests() === 1);
+        s.close();
+    }
+}
+
+function messy(i: number): unknown {
+    // Same ranges: shuffled, duplicated, upper-cased and uncompressed IPv6.
+    const rot = <T>(xs: T[], k: number) => xs.slice(k % xs.length).concat(xs.slice(0, k % xs.length));
+    const v4: string[] = rot<string>(SAMPLE.result.ipv4_cidrs, i * 7);
+    const v6: string[] = rot<string>(SAMPLE.result.ipv6_cidrs, i * 3).map((c: string, j: number) => {
+        const [addr, len] = c.split("/");
+        const full = ipaddr.IPv6.parse(addr).toNormalizedString(); // 2400:cb00:0:0:0:0:0:0
+        return `${j % 2 ? full.toUpperCase() : addr}/${len}`;
+    });
+    return { ...SAMPLE, result: { ...SAMPLE.result, ipv4_cidrs: i % 2 ? [...v4, ...v4.slice(0, 3)] : v4, ipv6_cidrs: i % 3 ? [...v6].reverse() : v6 } };
+}
+
+async function spuriousDiffs() {
+    const n = QUICK ? 20 : 100;
+    const s = await serve((i) => messy(i));
+    const policy = validatePolicy({ ssh: { sources: ["203.0.113.7", "2001:db8::1"] }, cloudflare: { ports: [80, 443] }, allowPing: true });
+    const distinct = new Set<string>();
+    for (let i = 0; i < n; i++) {
+        clearCloudflareRangesCache();
+        const ranges = await fetchCloudflareRanges({ url: s.url });
+        const rules = renderPolicy(policy, ranges);
+        distinct.add(JSON.stringify({ hetzner: toHetznerRules(rules), digitalocean: toDigitalOceanRules(rules, validateEgress(undefined)) }));
+    }
+    s.close();
+    record(`distinct resource inputs from ${n} re-spelled answers`, distinct.size, "sets", "1", distinct.size === 1);
+}
+
+async function componentOverhead() {
+    const ranges = { ipv4: SAMPLE.result.ipv4_cidrs, ipv6: SAMPLE.result.ipv6_cidrs };
+    // The raw baseline gets its rules precomputed, as if written out by hand.
+    const canonical = validateCloudflareRanges(ranges);
+    const maxN = QUICK ? 50 : 500;
+    const rawRules = Array.from({ length: maxN }, (_, i) => toHetznerRules(renderPolicy(validatePolicy({ ssh: ssh(i) }), canonical)));
+    let seq = 0;
+    const timeComponents = async (n: number) => {
+        const t0 = process.hrtime.bigint();
+        const fws = Array.from({ length: n }, (_, i) => new HetznerOriginFirewall(`c${seq++}`, { ssh: ssh(i), cloudflare: { ranges } }));
+        await Promise.all(fws.map((f) => valueOf(f.firewall.urn)));
+        return Number(process.hrtime.bigint() - t0) / 1e6;
+    };
+    const timeRaw = async (n: number) => {
+        const t0 = process.hrtime.bigint();
+        const fws = Array.from({ length: n }, (_, i) => new hcloud.Firewall(`r${seq++}`, { name: `r${seq}`, rules: rawRules[i] }));
+        await Promise.all(fws.map((f) => valueOf(f.urn)));
+        return Number(process.hrtime.bigint() - t0) / 1e6;
+    };
+    // The structural floor: an empty component around the same raw firewall. Under
+    // the mock engine a component is itself a registration, which no wrapper avoids.
+    class BareWrapper extends pulumi.ComponentResource {
+        readonly firewall: hcloud.Firewall;
+        constructor(name: string, rules: ReturnType<typeof toHetznerRules>) {
+            super("bench:index:BareWrapper", name, {}, {});
+            this.firewall = new hcloud.Firewall(name, { name, rules }, { parent: this });
+            this.registerOutputs({ firewallId: this.firewall.id });
+        }
+    }
+    const timeWrapped = async (n: number) => {
+        const t0 = process.hrtime.bigint();
+        const fws = Array.from({ length: n }, (_, i) => new BareWrapper(`w${seq++}`, rawRules[i]));
+        await Promise.all(fws.map((f) => valueOf(f.firewall.urn)));
+        return Number(process.hrtime.bigint() - t0) / 1e6;
+    };
+    for (const n of QUICK ? [20, 50] : [100, 500]) {
+        const series = [timeComponents, timeRaw, timeWrapped];
+        for (const f of series) await f(10); // warm-up
+        const times: number[][] = [[], [], []];
+        for (let r = 0; r < RUNS; r++) {
+            // Interleaved, rotating which goes first.
+            for (let k = 0; k < 3; k++) {
+                const j = (r + k) % 3;
+                times[j].push(await series[j](n));
+            }
+        }
+        const [comp, raw, wrapped] = times.map(median);
+        const ratio = comp / raw;
+        record(`register ${n} HetznerOriginFirewall (median)`, Math.round(comp), "ms", "-", true);
+        record(`register ${n} raw hcloud.Firewall (median)`, Math.round(raw), "ms", "-", true);
+        record(`register ${n} empty wrapper + raw (median)`, Math.round(wrapped), "ms", "-", true);
+        record(`component / raw ratio, N=${n}`, Number(ratio.toFixed(2)), "x", "<= 1.2", ratio <= 1.2);
+        record(`component / empty-wrapper ratio, N=${n}`, Number((comp / wrapped).toFixed(2)), "x", "<= 1.2", comp / wrapped <= 1.2);
+        // The component's own work (validate, render, translate), without the engine.
+        const t0 = process.hrtime.bigint();
+        for (let i = 0; i < n; i++) toHetznerRules(renderPolicy(validatePolicy({ ssh: ssh(i) }), validateCloudflareRanges(ranges)));
+        record(`policy work per firewall, N=${n}`, Math.round(Number(process.hrtime.bigint() - t0) / 1e3 / n), "us", "-", true);
+    }
+}
+
+async function boundedFailure() {
+    const deadlineMs = QUICK ? 500 : 2000;
+    const times: number[] = [];
+    for (let r = 0; r < (QUICK ? 1 : 3); r++) {
+        clearCloudflareRangesCache();
+        const s = await serve(() => "hang");
+        const t0 = Date.now();
+        await fetchCloudflareRanges({ url: s.url, deadlineMs, timeoutMs: deadlineMs / 4 }).catch(() => undefined);
+        times.push(Date.now() - t0);
+        s.close();
+    }
+    const t = median(times);
+    record(`time to reject, never-answering server, deadlineMs ${deadlineMs}`, t, "ms", `<= ${Math.round(deadlineMs * 1.1)}`, t <= deadlineMs * 1.1);
+}
+
+async function fleetScale() {
+    const servers = 1000;
+    const before = resources.length;
+    const h = new HetznerOriginFirewall("fleet-hetzner", { ssh: { sources: ["203.0.113.7"] }, applyTo: { labelSelectors: ["fleet=web"] }, cloudflare: { ranges: { ipv4: SAMPLE.result.ipv4_cidrs, ipv6: SAMPLE.result.ipv6_cidrs } } });
+    const d = new DigitalOceanOriginFirewall("fleet-do", { ssh: { sources: ["203.0.113.7"] }, tags: ["fleet-web"], cloudflare: { ranges: { ipv4: SAMPLE.result.ipv4_cidrs, ipv6: SAMPLE.result.ipv6_cidrs } } });
+    await Promise.all([valueOf(h.firewall.urn), valueOf(d.firewall.urn)]);
+    const added = resources.slice(before);
+    const count = (prefix: string) => added.filter((r) => r.custom && r.type.startsWith(prefix)).length;
+    record(`firewalls to protect ${servers} Hetzner servers by label selector`, count("hcloud:"), "firewalls", "1", count("hcloud:") === 1);
+    record(`firewalls to protect ${servers} Droplets by tag`, count("digitalocean:"), "firewalls", "1", count("digitalocean:") === 1);
+}
+
+async function main() {
+    await requestsPerRun();
+    await spuriousDiffs();
+    await componentOverhead();
+    await boundedFailure();
+    await fleetScale();
+    await pulumi.runtime.disconnect(); // let outstanding registrations (registerOutputs) finish
+    const w = Math.max(...figures.map((f) => f.metric.length));
+    console.log(`${"metric".padEnd(w)}  ${"value".padStart(8)}  unit       target   ok`);
+    for (const f of figures) {
+        console.log(`${f.metric.padEnd(w)}  ${String(f.value).padStart(8)}  ${f.unit.padEnd(9)}  ${f.target.padEnd(7)}  ${f.ok ? "yes" : "NO"}`);
+    }
+    const out = path.join(__dirname, "results.json");
+    fs.writeFileSync(out, JSON.stringify({ quick: QUICK, runs: RUNS, node: process.version, figures }, null, 2) + "\n");
+    console.log(`\nwritten: ${path.relative(process.cwd(), out)}`);
+}
+
+main().then(
+    () => process.exit(0),
+    (e) => {
+        console.error(e);
+        process.exit(1);
+    },
+);

@@ -1,0 +1,34 @@
+// The benchmark script runs and prints every figure (no timing assertions here).
+import { execFile } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { promisify } from "util";
+
+test("npm run bench prints every figure and writes results.json", async () => {
+    const root = path.join(__dirname, "..");
+    const { stdout } = await promisify(execFile)(process.execPath, ["-r", "ts-node/register/transpile-only", "bench/bench.ts"], {
+        cwd: root,
+        env: { ...process.env, BENCH_QUICK: "1" },
+    });
+    const metrics = [
+        "Cloudflare requests, 1 firewall(s)",
+        "Cloudflare requests, 10 firewall(s)",
+        "Cloudflare requests, 100 firewall(s)",
+        "distinct resource inputs from 20 re-spelled answers",
+        "component / raw ratio, N=20",
+        "component / raw ratio, N=50",
+        "policy work per firewall, N=50",
+        "time to reject, never-answering server, deadlineMs 500",
+        "firewalls to protect 1000 Hetzner servers by label selector",
+        "firewalls to protect 1000 Droplets by tag",
+    ];
+    for (const m of metrics) expect(stdout).toContain(m);
+    const results = JSON.parse(fs.readFileSync(path.join(root, "bench", "results.json"), "utf8"));
+    expect(results.quick).toBe(true);
+    const byMetric = Object.fromEntries(results.figures.map((f: any) => [f.metric, f.value]));
+    // Counts, not timings: these are invariants.
+    expect(byMetric["Cloudflare requests, 100 firewall(s)"]).toBe(1);
+    expect(byMetric["distinct resource inputs from 20 re-spelled answers"]).toBe(1);
+    expect(byMetric["firewalls to protect 1000 Hetzner servers by label selector"]).toBe(1);
+    expect(byMetric["firewalls to protect 1000 Droplets by tag"]).toBe(1);
+}, 120000);
