@@ -1,9 +1,11 @@
 // The Pulumi program: reads the stack's config, validates it before creating
-// anything, and creates the firewalls it declares. Provider tokens are read by the
-// providers themselves (hcloud:token / HCLOUD_TOKEN, digitalocean:token /
-// DIGITALOCEAN_TOKEN); this program never reads or logs them.
+// anything, and creates the firewalls it declares (and their Cloudflare edge where
+// a firewall has an `edge` block). Provider tokens are read by the providers
+// themselves (hcloud:token / HCLOUD_TOKEN, digitalocean:token / DIGITALOCEAN_TOKEN,
+// cloudflare:apiToken / CLOUDFLARE_API_TOKEN); this program never reads or logs them.
 import * as pulumi from "@pulumi/pulumi";
 import {
+    CloudflareOriginEdge,
     DigitalOceanOriginFirewall,
     fetchCloudflareRanges,
     HetznerOriginFirewall,
@@ -39,6 +41,7 @@ const created = Object.entries(config.firewalls).map(([name, fw]) => {
         fw.provider === "hetzner"
             ? new HetznerOriginFirewall(name, withRanges(fw))
             : new DigitalOceanOriginFirewall(name, withRanges(fw));
+    const edge = fw.edge ? new CloudflareOriginEdge(`${name}-edge`, fw.edge) : undefined;
     return [
         name,
         {
@@ -46,9 +49,10 @@ const created = Object.entries(config.firewalls).map(([name, fw]) => {
             id: component.firewallId,
             cloudflareEtag: component.cloudflareRanges.apply((r) => r.etag ?? ""),
             ruleCount: component.ruleCount,
+            edgeRecords: edge ? Object.keys(edge.records) : [],
         },
     ] as const;
 });
 
-/** Per firewall: provider, id, the Cloudflare etag applied and the rule count. */
+/** Per firewall: provider, id, the Cloudflare etag applied, the rule count and its proxied DNS records. */
 export const firewalls = Object.fromEntries(created);

@@ -4,6 +4,7 @@
  * other programs that keep the same format.
  */
 import { z } from "zod";
+import { validateEdge } from "./cloudflare-edge";
 import { validateDigitalOceanPlacement, validateEgress } from "./digitalocean";
 import { toHetznerApplyTos, validateHetznerNaming } from "./hetzner";
 import { validatePolicy } from "./policy";
@@ -24,6 +25,16 @@ const common = {
     allowPing: z.boolean().optional(),
     /** Name at the provider; default the key. */
     firewallName: z.string().optional(),
+    /** The Cloudflare side: proxied DNS, Authenticated Origin Pulls, SSL mode, edge blocks. */
+    edge: z
+        .strictObject({
+            zoneId: z.string(),
+            records: z.record(z.string(), z.strictObject({ ipv4: z.string().optional(), ipv6: z.string().optional() })).optional(),
+            authenticatedOriginPulls: z.boolean().optional(),
+            sslMode: z.enum(["strict", "full"], { error: 'must be "strict" or "full"' }).optional(),
+            blockedSources: addresses.optional(),
+        })
+        .optional(),
 };
 
 const hetzner = z.strictObject({
@@ -107,6 +118,13 @@ export function parseStackConfig(raw: Record<string, unknown>): StackConfig {
             }
         } catch (e) {
             throw new ConfigError(`firewalls.${name}.${(e as Error).message}`);
+        }
+        if (fw.edge) {
+            try {
+                validateEdge(fw.edge);
+            } catch (e) {
+                throw new ConfigError(`firewalls.${name}.edge.${(e as Error).message}`);
+            }
         }
     }
     return result.data;

@@ -6,3 +6,4 @@ export * from "./origin";
 export * from "./hetzner";
 export * from "./digitalocean";
 export * from "./config";
+export * from "./cloudflare-edge";

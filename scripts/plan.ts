@@ -65,6 +65,25 @@ export function plannedFirewalls(resources: RegisteredResource[]): PlannedFirewa
     return out;
 }
 
+/** One line per Cloudflare edge resource (DNS, Authenticated Origin Pulls, SSL mode, blocks). */
+export function plannedEdge(resources: RegisteredResource[]): string[] {
+    return resources.flatMap((r) => {
+        const i = r.inputs;
+        switch (r.type) {
+            case "cloudflare:index/dnsRecord:DnsRecord":
+                return [`DNS ${i.type} ${i.name} -> ${i.content}${i.proxied ? " (proxied)" : ""}`];
+            case "cloudflare:index/authenticatedOriginPullsSettings:AuthenticatedOriginPullsSettings":
+                return [`Authenticated Origin Pulls ${i.enabled ? "on" : "off"}`];
+            case "cloudflare:index/zoneSetting:ZoneSetting":
+                return [`zone setting ${i.settingId} = ${i.value}`];
+            case "cloudflare:index/accessRule:AccessRule":
+                return [`${i.mode} ${i.configuration.target} ${i.configuration.value}`];
+            default:
+                return [];
+        }
+    }).sort();
+}
+
 function table(rules: PlannedRule[]): string {
     const rows: string[][] = [["DIRECTION", "PROTOCOL", "PORT", "SOURCES / DESTINATIONS", "DESCRIPTION"]];
     for (const r of rules) {
@@ -110,8 +129,9 @@ async function main(): Promise<number> {
         const run = await runUnderMocks(() => require(path.join(ROOT, "index")), loaded);
         const outputs = run.outputs.firewalls as Record<string, { cloudflareEtag: string }>;
         const firewalls = plannedFirewalls(run.resources).map((f) => ({ ...f, cloudflareEtag: outputs[f.key]?.cloudflareEtag ?? "" }));
+        const edge = plannedEdge(run.resources);
         if (values.json) {
-            console.log(JSON.stringify({ stack: loaded.stack, rangesFrom: values["ranges-file"] ?? "live", firewalls }, null, 2));
+            console.log(JSON.stringify({ stack: loaded.stack, rangesFrom: values["ranges-file"] ?? "live", firewalls, edge }, null, 2));
         } else {
             console.log(`Stack ${loaded.stack}: ${firewalls.length} firewall(s); Cloudflare ranges ${values["ranges-file"] ? `from ${values["ranges-file"]}` : "fetched live"}\n`);
             for (const f of firewalls) {
@@ -120,6 +140,7 @@ async function main(): Promise<number> {
                 console.log(`  Cloudflare etag: ${f.cloudflareEtag || "(none)"}`);
                 console.log(table(f.rules) + "\n");
             }
+            if (edge.length > 0) console.log(`Cloudflare edge\n${edge.map((l) => `  ${l}`).join("\n")}\n`);
         }
         return 0;
     } finally {

@@ -73,6 +73,17 @@ describe("every stack in stacks/ through the real program", () => {
         const out = JSON.parse(r.stdout);
         expect(out.stack).toBe(stack);
         expect(out.firewalls).toEqual(expected[stack]);
+        expect(out.edge).toEqual(
+            stack === "hetzner-web"
+                ? [
+                      "Authenticated Origin Pulls on",
+                      "DNS A www.example.com -> 203.0.113.20 (proxied)",
+                      "DNS AAAA www.example.com -> 2001:db8::20 (proxied)",
+                      "block ipRange 198.51.100.0/24",
+                      "zone setting ssl = strict",
+                  ]
+                : [],
+        );
     });
 
     test("config is loaded as Pulumi hands it to the program (objects as JSON, project prefix, defaults)", () => {
@@ -166,6 +177,8 @@ describe("stack config validation", () => {
         ["bad protocol", edit((c) => (c.firewalls.web.rules = [{ description: "x", protocol: "sctp", port: 1, sources: ["203.0.113.7"] }])), 'firewalls.web.rules[0].protocol: "sctp" must be "tcp", "udp" or "icmp"'],
         ["too many tags", edit((c) => (c.firewalls.api.tags = ["a", "b", "c", "d", "e", "f"])), "firewalls.api.tags: 6 tags given; a DigitalOcean firewall takes at most 5"],
         ["empty label selector", edit((c) => (c.firewalls.web.applyTo.labelSelectors = [""])), 'firewalls.web.applyTo.labelSelectors[0]: "" is empty'],
+        ["edge block with a /20", edit((c) => (c.firewalls.web.edge = { zoneId: "z", blockedSources: ["198.51.96.0/20"] })), 'firewalls.web.edge.blockedSources[0]: "198.51.96.0/20" is a /20; Cloudflare IP Access rules take single addresses, /16 or /24 for IPv4 and /32, /48 or /64 for IPv6'],
+        ["edge unknown key", edit((c) => (c.firewalls.web.edge = { zoneId: "z", ssl: "strict" })), 'firewalls.web.edge: unknown key "ssl"'],
         ["cloudflare ranges cannot come from config", edit((c) => (c.firewalls.web.cloudflare = { ranges: { ipv4: ["0.0.0.0/0"] } })), 'firewalls.web.cloudflare: unknown key "ranges"'],
     ])("%s", (_name, raw, message) => {
         expect(() => parseStackConfig(raw)).toThrow(message);
