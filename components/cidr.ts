@@ -108,14 +108,16 @@ export function compareCidrs(a: Cidr, b: Cidr): number {
     return a.prefix - b.prefix;
 }
 
+/** Drops duplicate blocks (by canonical text) and sorts with `compareCidrs`. */
+export function uniqueSorted<T extends Cidr>(cidrs: readonly T[]): T[] {
+    const byText = new Map<string, T>();
+    for (const c of cidrs) byText.set(c.text, c);
+    return [...byText.values()].sort(compareCidrs);
+}
+
 /** Canonicalises, deduplicates and sorts a list of addresses or blocks. */
 export function canonicalCidrList(inputs: readonly string[]): string[] {
-    const byText = new Map<string, Cidr>();
-    for (const input of inputs) {
-        const c = toCidr(input);
-        byText.set(c.text, c);
-    }
-    return [...byText.values()].sort(compareCidrs).map((c) => c.text);
+    return uniqueSorted(inputs.map(toCidr)).map((c) => c.text);
 }
 
 /** True when `outer` contains every address of `inner`. */

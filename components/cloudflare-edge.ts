@@ -7,7 +7,7 @@
  */
 import * as cloudflare from "@pulumi/cloudflare";
 import * as pulumi from "@pulumi/pulumi";
-import { compareCidrs, parseCidr, toCidr } from "./cidr";
+import { Cidr, parseCidr, toCidr, uniqueSorted } from "./cidr";
 import { onResource } from "./origin";
 import { PolicyError } from "./policy";
 
@@ -47,9 +47,8 @@ const HOSTNAME = /^(?=.{1,253}$)(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a
 export function validateBlockedSources(sources: unknown): AccessRuleTarget[] {
     if (sources === undefined) return [];
     if (!Array.isArray(sources)) throw new PolicyError(`blockedSources: ${JSON.stringify(sources)} must be a list of addresses or CIDR blocks`);
-    const seen = new Map<string, { c: ReturnType<typeof toCidr>; t: AccessRuleTarget }>();
-    sources.forEach((s, i) => {
-        let c: ReturnType<typeof toCidr>;
+    const parsed = sources.map((s, i) => {
+        let c: Cidr;
         try {
             c = toCidr(s);
         } catch (e) {
@@ -65,9 +64,9 @@ export function validateBlockedSources(sources: unknown): AccessRuleTarget[] {
                 `blockedSources[${i}]: "${s}" is a /${c.prefix}; Cloudflare IP Access rules take single addresses, /16 or /24 for IPv4 and /32, /48 or /64 for IPv6`,
             );
         }
-        seen.set(c.text, { c, t });
+        return { ...c, ...t };
     });
-    return [...seen.values()].sort((a, b) => compareCidrs(a.c, b.c)).map((x) => x.t);
+    return uniqueSorted(parsed).map(({ target, value }) => ({ target, value }));
 }
 
 function checkAddress(value: pulumi.Input<string> | undefined, family: 4 | 6, field: string): void {

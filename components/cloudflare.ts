@@ -6,7 +6,7 @@
  */
 import axios, { AxiosError, AxiosInstance, AxiosResponse } from "axios";
 import axiosRetry, { isNetworkError } from "axios-retry";
-import { Cidr, CidrError, compareCidrs, parseCidr, specialRangeOf } from "./cidr";
+import { Cidr, CidrError, parseCidr, specialRangeOf, uniqueSorted } from "./cidr";
 
 export { canonicalCidr } from "./cidr";
 
@@ -62,8 +62,7 @@ function checkList(source: string, field: string, value: unknown, family: 4 | 6 
     if (value.length > MAX_ENTRIES) {
         throw new CloudflareRangesError(source, `${field} has ${value.length} entries, more than the ${MAX_ENTRIES} a real answer could have`);
     }
-    const seen = new Map<string, Cidr>();
-    value.forEach((entry, i) => {
+    const parsed = value.map((entry, i): Cidr => {
         const where = `${field}[${i}]`;
         if (typeof entry !== "string") throw new CloudflareRangesError(source, `${where} is not a string: ${JSON.stringify(entry)}`);
         let c: ReturnType<typeof parseCidr>;
@@ -86,9 +85,9 @@ function checkList(source: string, field: string, value: unknown, family: 4 | 6 
         }
         const special = specialRangeOf(c);
         if (special) throw new CloudflareRangesError(source, `${where}: "${entry}" overlaps the ${special}`);
-        seen.set(c.text, c);
+        return c;
     });
-    return [...seen.values()].sort(compareCidrs).map((c) => c.text);
+    return uniqueSorted(parsed).map((c) => c.text);
 }
 
 /**

@@ -4,7 +4,7 @@
  * files only translate `PolicyRule`s into their own resource inputs.
  */
 import type * as pulumi from "@pulumi/pulumi";
-import { Cidr, CidrError, compareCidrs, isWorldOpen, toCidr } from "./cidr";
+import { Cidr, CidrError, isWorldOpen, toCidr, uniqueSorted } from "./cidr";
 import type { CloudflareRanges } from "./cloudflare";
 
 /** Who may reach SSH. */
@@ -124,17 +124,15 @@ export function validateSources(value: unknown, field: string): Cidr[] {
     if (!Array.isArray(value) || value.length === 0) {
         throw new PolicyError(`${field}: ${show(value)} must be a non-empty list of addresses or CIDR blocks, e.g. ["203.0.113.7"]`);
     }
-    const byText = new Map<string, Cidr>();
-    value.forEach((entry, i) => {
+    const parsed = value.map((entry, i) => {
         try {
             if (typeof entry !== "string") throw new CidrError(`${show(entry)} is not a string; write addresses as "203.0.113.7"`);
-            const c = toCidr(entry);
-            byText.set(c.text, c);
+            return toCidr(entry);
         } catch (e) {
             throw new PolicyError(`${field}[${i}]: ${(e as Error).message}`);
         }
     });
-    return [...byText.values()].sort(compareCidrs);
+    return uniqueSorted(parsed);
 }
 
 function validateDescription(value: unknown, field: string): string {
