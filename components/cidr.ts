@@ -34,6 +34,15 @@ function parseAddress(text: string, input: string): ipaddr.IPv4 | ipaddr.IPv6 {
     }
     // ipaddr.js also accepts "127.1", "0x7f.0.0.1" and octal for IPv4; a dotted
     // address that is not four plain decimal parts is refused, not reinterpreted.
+    const dotted = /^(.*:)(\d+\.\d+\.\d+\.\d+)$/.exec(text);
+    if (dotted && text.includes(":")) {
+        // ipaddr.js reads "::a.b.c.d" (IPv4-compatible) as "::ffff:a.b.c.d" (mapped): a
+        // different address. Embedded IPv4 is never what a firewall should be given.
+        const zeros = (t: string) => /^[0:]*$/.test(t);
+        const kind = /^[0:]*ffff:$/i.test(dotted[1]) && zeros(dotted[1].slice(0, -5)) ? "IPv4-mapped" : zeros(dotted[1]) ? "IPv4-compatible" : undefined;
+        if (kind) throw new CidrError(`"${input}" is an ${kind} IPv6 form of ${dotted[2]}; write the IPv4 address "${dotted[2]}" itself (providers read it as IPv4 anyway)`);
+        throw new CidrError(`"${input}" mixes IPv6 and dotted IPv4 notation; write the IPv6 address in hex only`);
+    }
     if (text.includes(":") && ipaddr.IPv6.isValid(text)) {
         return ipaddr.IPv6.parse(text);
     }
@@ -189,4 +198,89 @@ export function specialRangeOf(c: Cidr): string | undefined {
         return `reserved range (outside global unicast ${GLOBAL_UNICAST_V6.text})`;
     }
     return undefined;
+}
+
+/** How many addresses a set of blocks covers together, per family (overlaps counted once). */
+export interface Coverage {
+    /** IPv4 addresses covered. */
+    v4: bigint;
+    /** IPv6 addresses covered. */
+    v6: bigint;
+}
+
+/** Drops blocks contained in another block of the list; the rest are disjoint. Sorted. */
+export function mergeCidrs<T extends Cidr>(cidrs: readonly T[]): T[] {
+    const out: T[] = [];
+    // Sorted by address then prefix, a containing block comes before what it contains.
+    for (const c of uniqueSorted(cidrs)) {
+        const last = out[out.length - 1];
+        if (last && cidrContains(last, c)) continue;
+        out.push(c);
+    }
+    return out;
+}
+
+/** Measures what the blocks cover together: merged first, then counted. */
+export function coverage(cidrs: readonly Cidr[]): Coverage {
+    const cov: Coverage = { v4: 0n, v6: 0n };
+    for (const c of mergeCidrs(cidrs)) {
+        const size = 1n << BigInt((c.family === 4 ? 32 : 128) - c.prefix);
+        if (c.family === 4) cov.v4 += size;
+        else cov.v6 += size;
+    }
+    return cov;
+}
+
+/** A source set is broad when it covers at least an IPv4 /8 or an IPv6 /16 worth of addresses. */
+export const BROAD = { v4: 1n << 24n, v6: 1n << 112n } as const;
+
+/** True when the coverage reaches `BROAD` in either family. */
+export function isBroad(cov: Coverage): boolean {
+    return cov.v4 >= BROAD.v4 || cov.v6 >= BROAD.v6;
+}
+
+/** "a /N worth": the prefix of one block of the same size (rounded down to a whole prefix). */
+function worth(count: bigint, bits: number): string {
+    let prefix = bits;
+    while (prefix > 0 && 1n << BigInt(bits - prefix + 1) <= count) prefix--;
+    return `/${prefix}`;
+}
+
+function percent(count: bigint, bits: number): string {
+    const p = Number((count * 1_000_000n) / (1n << BigInt(bits))) / 10_000;
+    return p >= 0.01 ? `${p.toFixed(2).replace(/\.?0+$/, "")}%` : "<0.01%";
+}
+
+/** Plain words for a coverage: "16777216 IPv4 addresses (a /8 worth, 0.39% of IPv4)". */
+export function describeCoverage(cov: Coverage): string {
+    const parts: string[] = [];
+    if (cov.v4 === 1n << 32n) parts.push("all of IPv4");
+    else if (cov.v4 > 0n) parts.push(`${cov.v4} IPv4 address${cov.v4 === 1n ? "" : "es"} (a ${worth(cov.v4, 32)} worth, ${percent(cov.v4, 32)} of IPv4)`);
+    if (cov.v6 === 1n << 128n) parts.push("all of IPv6");
+    else if (cov.v6 > 0n) parts.push(`an IPv6 ${worth(cov.v6, 128)} worth (${percent(cov.v6, 128)} of IPv6)`);
+    return parts.length > 0 ? parts.join(" and ") : "no addresses";
+}
+
+const IPV4_EMBEDDING = [
+    { cidr: toCidr("::ffff:0:0/96"), kind: "IPv4-mapped" },
+    { cidr: toCidr("::/96"), kind: "IPv4-compatible" },
+];
+
+/**
+ * Parses a source the user gave: `toCidr`, and refuses IPv6 forms that embed an
+ * IPv4 address (`::ffff:198.51.100.7`, `::198.51.100.7`): Go's address parsing, as
+ * the providers use it, reads them as IPv4, so what was reviewed is not what is applied.
+ * `::/0` (everything) is not an embedding and stays accepted.
+ */
+export function userCidr(input: string): Cidr {
+    const c = toCidr(input);
+    if (c.family === 6 && c.prefix > 0) {
+        for (const e of IPV4_EMBEDDING) {
+            if (cidrContains(e.cidr, c)) {
+                const v4 = c.bytes.slice(12).join(".");
+                throw new CidrError(`"${input}" is an ${e.kind} IPv6 form of ${v4}; write the IPv4 address "${v4}" itself (providers read it as IPv4 anyway)`);
+            }
+        }
+    }
+    return c;
 }

@@ -7,7 +7,7 @@
  */
 import * as cloudflare from "@pulumi/cloudflare";
 import * as pulumi from "@pulumi/pulumi";
-import { Cidr, parseCidr, toCidr, uniqueSorted } from "./cidr";
+import { Cidr, parseCidr, uniqueSorted, userCidr } from "./cidr";
 import { onResource } from "./origin";
 import { PolicyError } from "./policy";
 
@@ -50,7 +50,7 @@ export function validateBlockedSources(sources: unknown): AccessRuleTarget[] {
     const parsed = sources.map((s, i) => {
         let c: Cidr;
         try {
-            c = toCidr(s);
+            c = userCidr(s);
         } catch (e) {
             throw new PolicyError(`blockedSources[${i}]: ${(e as Error).message}`);
         }

@@ -6,7 +6,7 @@
  */
 import axios, { AxiosError, AxiosInstance, AxiosResponse } from "axios";
 import axiosRetry, { isNetworkError } from "axios-retry";
-import { Cidr, CidrError, parseCidr, specialRangeOf, uniqueSorted } from "./cidr";
+import { Cidr, CidrError, coverage, Coverage, describeCoverage, parseCidr, specialRangeOf, uniqueSorted } from "./cidr";
 
 export { canonicalCidr } from "./cidr";
 
@@ -32,30 +32,62 @@ export interface FetchCloudflareRangesOptions {
     retries?: number;
     /** Time limit of the whole call, retries included, in milliseconds; default 60000. */
     deadlineMs?: number;
-    /** Adds `?networks=jdcloud` and fills `jdcloud`. */
+    /**
+     * Adds `?networks=jdcloud` and fills `jdcloud`. The JD Cloud ranges are then
+     * admitted on the Cloudflare ports too (Cloudflare's China network), after the
+     * same checks; they count towards the answer limits.
+     */
     includeJdCloud?: boolean;
+    /**
+     * Raises the answer limits (see `DEFAULT_ANSWER_LIMITS`). Only for a genuine
+     * growth of Cloudflare's network: the limits are what keeps a bad answer from
+     * opening the Cloudflare ports to much of the internet.
+     */
+    answerLimits?: Partial<AnswerLimits>;
 }
+
+/** What a Cloudflare answer may contain at most. Config is trusted; the answer is not. */
+export interface AnswerLimits {
+    /** Broadest IPv4 prefix of one entry; default 12 (today's broadest is a /13). */
+    minPrefixV4: number;
+    /** Broadest IPv6 prefix of one entry; default 28 (today's broadest is a /29). */
+    minPrefixV6: number;
+    /** IPv4 addresses covered in total; default 2^23 (today about 1.5 million). */
+    maxAddressesV4: bigint;
+    /** IPv6 addresses covered in total; default a /26 worth (2^102). */
+    maxAddressesV6: bigint;
+}
+
+/** The limits applied unless `answerLimits` raises them. */
+export const DEFAULT_ANSWER_LIMITS: Readonly<AnswerLimits> = Object.freeze({
+    minPrefixV4: 12,
+    minPrefixV6: 28,
+    maxAddressesV4: 1n << 23n,
+    maxAddressesV6: 1n << 102n,
+});
 
 export const DEFAULT_CLOUDFLARE_IPS_URL = "https://api.cloudflare.com/client/v4/ips";
 /** Answers larger than this are refused unread. */
 export const MAX_BODY_BYTES = 1024 * 1024;
 /** More entries than this in one list is not a plausible answer. */
 export const MAX_ENTRIES = 200;
-/** Broadest prefix accepted per family: Cloudflare's broadest today are a /13 and a /29. */
-export const MIN_PREFIX = { 4: 8, 6: 16 } as const;
 const MAX_RETRY_AFTER_MS = 30_000;
 const MAX_REDIRECTS = 3;
 const LOOPBACK_HOSTS = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/;
+/** The only non-loopback host ranges may come from. */
+export const CLOUDFLARE_API_HOST = "api.cloudflare.com";
 
 /** A rejected Cloudflare answer; the message names the source and the fault. */
 export class CloudflareRangesError extends Error {
     constructor(source: string, problem: string) {
-        super(`Cloudflare IP ranges from ${source} rejected: ${problem}. Nothing was changed; fix the source or retry later.`);
+        // Only a live answer can get better by itself; a file or handed-in ranges need fixing.
+        const next = /^https?:/.test(source) ? "fix the source or retry later" : `fix ${source}`;
+        super(`Cloudflare IP ranges from ${source} rejected: ${problem}. Nothing was changed; ${next}.`);
         this.name = "CloudflareRangesError";
     }
 }
 
-function checkList(source: string, field: string, value: unknown, family: 4 | 6 | "any"): string[] {
+function checkList(source: string, field: string, value: unknown, family: 4 | 6 | "any", limits: AnswerLimits): Cidr[] {
     if (value === undefined || value === null) throw new CloudflareRangesError(source, `${field} is missing`);
     if (!Array.isArray(value)) throw new CloudflareRangesError(source, `${field} is not an array`);
     if (value.length === 0) throw new CloudflareRangesError(source, `${field} is empty`);
@@ -77,17 +109,33 @@ function checkList(source: string, field: string, value: unknown, family: 4 | 6 
         if (c.hostBitsSet) {
             throw new CloudflareRangesError(source, `${where}: "${entry}" has host bits set (network would be ${c.networkText})`);
         }
-        if (c.prefix < MIN_PREFIX[c.family]) {
+        const min = c.family === 4 ? limits.minPrefixV4 : limits.minPrefixV6;
+        if (c.prefix < min) {
             throw new CloudflareRangesError(
                 source,
-                `${where}: "${entry}" is broader than /${MIN_PREFIX[c.family]}, too broad to be a Cloudflare range`,
+                `${where}: "${entry}" is broader than /${min}, too broad to be a Cloudflare range (${LIMIT_HINT})`,
             );
         }
         const special = specialRangeOf(c);
         if (special) throw new CloudflareRangesError(source, `${where}: "${entry}" overlaps the ${special}`);
         return c;
     });
-    return uniqueSorted(parsed).map((c) => c.text);
+    return uniqueSorted(parsed);
+}
+
+const LIMIT_HINT = "if Cloudflare's network genuinely grew, the package's answerLimits must be raised";
+
+function checkTotals(source: string, cidrs: Cidr[], limits: AnswerLimits): void {
+    const cov: Coverage = coverage(cidrs);
+    const over = (family: string, got: bigint, max: bigint) =>
+        new CloudflareRangesError(
+            source,
+            `the answer covers ${describeCoverage(family === "IPv4" ? { v4: got, v6: 0n } : { v4: 0n, v6: got })} in total, ` +
+                `${Number((got * 100n) / max) / 100}x the ${family} limit of ${describeCoverage(family === "IPv4" ? { v4: max, v6: 0n } : { v4: 0n, v6: max })}; ` +
+                `that would open the Cloudflare ports to much of the internet (${LIMIT_HINT})`,
+        );
+    if (cov.v4 > limits.maxAddressesV4) throw over("IPv4", cov.v4, limits.maxAddressesV4);
+    if (cov.v6 > limits.maxAddressesV6) throw over("IPv6", cov.v6, limits.maxAddressesV6);
 }
 
 /**
@@ -95,7 +143,13 @@ function checkList(source: string, field: string, value: unknown, family: 4 | 6 
  * object handed in by a caller) and returns canonical ranges. Throws
  * `CloudflareRangesError` naming `source` on anything doubtful.
  */
-export function validateCloudflareAnswer(body: unknown, source: string, includeJdCloud = false): CloudflareRanges {
+export function validateCloudflareAnswer(
+    body: unknown,
+    source: string,
+    includeJdCloud = false,
+    answerLimits: Partial<AnswerLimits> = {},
+): CloudflareRanges {
+    const limits = { ...DEFAULT_ANSWER_LIMITS, ...answerLimits };
     if (typeof body !== "object" || body === null || Array.isArray(body)) {
         throw new CloudflareRangesError(source, "the body is not a JSON object");
     }
@@ -109,15 +163,34 @@ export function validateCloudflareAnswer(body: unknown, source: string, includeJ
         throw new CloudflareRangesError(source, "result is missing or not an object");
     }
     const r = result as Record<string, unknown>;
-    const ranges: CloudflareRanges = {
-        ipv4: checkList(source, "result.ipv4_cidrs", r.ipv4_cidrs, 4),
-        ipv6: checkList(source, "result.ipv6_cidrs", r.ipv6_cidrs, 6),
-    };
+    const ranges = validateLists(
+        { ipv4: r.ipv4_cidrs, ipv6: r.ipv6_cidrs, jdcloud: includeJdCloud ? r.jdcloud_cidrs : undefined },
+        { ipv4: "result.ipv4_cidrs", ipv6: "result.ipv6_cidrs", jdcloud: "result.jdcloud_cidrs" },
+        source,
+        includeJdCloud,
+        limits,
+    );
     if (r.etag !== undefined) {
         if (typeof r.etag !== "string") throw new CloudflareRangesError(source, "result.etag is not a string");
         ranges.etag = r.etag;
     }
-    if (includeJdCloud) ranges.jdcloud = checkList(source, "result.jdcloud_cidrs", r.jdcloud_cidrs, "any");
+    return ranges;
+}
+
+/** Checks the lists themselves (entries, then totals); `names` are the fields to quote. */
+function validateLists(
+    lists: { ipv4: unknown; ipv6: unknown; jdcloud?: unknown },
+    names: { ipv4: string; ipv6: string; jdcloud: string },
+    source: string,
+    includeJdCloud: boolean,
+    limits: AnswerLimits,
+): CloudflareRanges {
+    const ipv4 = checkList(source, names.ipv4, lists.ipv4, 4, limits);
+    const ipv6 = checkList(source, names.ipv6, lists.ipv6, 6, limits);
+    const jdcloud = includeJdCloud ? checkList(source, names.jdcloud, lists.jdcloud, "any", limits) : [];
+    checkTotals(source, [...ipv4, ...ipv6, ...jdcloud], limits);
+    const ranges: CloudflareRanges = { ipv4: ipv4.map((c) => c.text), ipv6: ipv6.map((c) => c.text) };
+    if (includeJdCloud) ranges.jdcloud = jdcloud.map((c) => c.text);
     return ranges;
 }
 
@@ -136,14 +209,12 @@ export function validateCloudflareRanges(ranges: CloudflareRanges, source = "clo
     const key = JSON.stringify([ranges.ipv4, ranges.ipv6, ranges.etag, ranges.jdcloud]);
     const known = validatedByContent.get(key);
     if (known) return known;
-    const result = validateCloudflareAnswer(
-        {
-            success: true,
-            result: { ipv4_cidrs: ranges.ipv4, ipv6_cidrs: ranges.ipv6, etag: ranges.etag, jdcloud_cidrs: ranges.jdcloud },
-        },
-        source,
-        ranges.jdcloud !== undefined,
-    );
+    // Errors name the caller's own fields (cloudflare.ranges.ipv4[15]), not the API's.
+    const result = validateLists(ranges, { ipv4: `${source}.ipv4`, ipv6: `${source}.ipv6`, jdcloud: `${source}.jdcloud` }, source, ranges.jdcloud !== undefined, DEFAULT_ANSWER_LIMITS);
+    if (ranges.etag !== undefined) {
+        if (typeof ranges.etag !== "string") throw new CloudflareRangesError(source, `${source}.etag is not a string`);
+        result.etag = ranges.etag;
+    }
     for (const list of [result.ipv4, result.ipv6, result.jdcloud]) if (list) Object.freeze(list);
     Object.freeze(result);
     if (validatedByContent.size >= MAX_REMEMBERED) validatedByContent.delete(validatedByContent.keys().next().value!);
@@ -151,16 +222,31 @@ export function validateCloudflareRanges(ranges: CloudflareRanges, source = "clo
     return result;
 }
 
-function checkUrl(raw: string): URL {
+/**
+ * Checks where ranges may come from: https://api.cloudflare.com/… or a loopback
+ * host (http or https; tests and the offline plan). Returns a reason to refuse, or
+ * undefined. Shared by the fetch and the stack config validation.
+ */
+export function cloudflareUrlProblem(raw: string): string | undefined {
     let url: URL;
     try {
         url = new URL(raw);
     } catch {
-        throw new CloudflareRangesError(raw, "the URL is not valid");
+        return "the URL is not valid";
     }
-    if (url.protocol === "https:") return url;
-    if (url.protocol === "http:" && LOOPBACK_HOSTS.test(url.hostname)) return url;
-    throw new CloudflareRangesError(raw, `${url.protocol} is refused; use https (plain http is allowed only for loopback hosts)`);
+    if (url.username || url.password) return "the URL carries credentials; none are needed";
+    if (LOOPBACK_HOSTS.test(url.hostname)) return url.protocol === "https:" || url.protocol === "http:" ? undefined : `${url.protocol} is refused`;
+    if (url.protocol !== "https:") return `${url.protocol} is refused; use https://${CLOUDFLARE_API_HOST}/client/v4/ips (plain http is allowed only for loopback hosts)`;
+    if (url.hostname !== CLOUDFLARE_API_HOST || url.port !== "") {
+        return `${url.host} is not Cloudflare's API; ranges come only from https://${CLOUDFLARE_API_HOST}/… (or a loopback host for tests and the offline plan)`;
+    }
+    return undefined;
+}
+
+function checkUrl(raw: string): URL {
+    const problem = cloudflareUrlProblem(raw);
+    if (problem) throw new CloudflareRangesError(raw, problem);
+    return new URL(raw);
 }
 
 function retryAfterMs(error: AxiosError): number | undefined {
@@ -250,7 +336,7 @@ async function fetchOnce(options: Required<FetchCloudflareRangesOptions>): Promi
             const start = String(response.data).trim().slice(0, 60).replace(/\s+/g, " ");
             throw new CloudflareRangesError(source, `the body is not JSON (starts with ${JSON.stringify(start)})`);
         }
-        return validateCloudflareAnswer(body, source, options.includeJdCloud);
+        return validateCloudflareAnswer(body, source, options.includeJdCloud, options.answerLimits);
     };
     try {
         return await Promise.race([attempt(), expired]);
@@ -272,6 +358,7 @@ function withDefaults(options: FetchCloudflareRangesOptions = {}): Required<Fetc
         retries: options.retries ?? 3,
         deadlineMs: options.deadlineMs ?? 60_000,
         includeJdCloud: options.includeJdCloud ?? false,
+        answerLimits: options.answerLimits ?? {},
     };
 }
 
@@ -283,7 +370,7 @@ function withDefaults(options: FetchCloudflareRangesOptions = {}): Required<Fetc
  */
 export function fetchCloudflareRanges(options?: FetchCloudflareRangesOptions): Promise<CloudflareRanges> {
     const full = withDefaults(options);
-    const key = JSON.stringify(full);
+    const key = JSON.stringify(full, (_, v) => (typeof v === "bigint" ? v.toString() : v));
     let pending = memo.get(key);
     if (!pending) {
         pending = fetchOnce(full);

@@ -4,6 +4,7 @@
  * other programs that keep the same format.
  */
 import { z } from "zod";
+import { cloudflareUrlProblem } from "./cloudflare";
 import { validateEdge } from "./cloudflare-edge";
 import { validateDigitalOceanPlacement, validateEgress } from "./digitalocean";
 import { toHetznerApplyTos, validateHetznerNaming } from "./hetzner";
@@ -62,8 +63,14 @@ export const stackConfigSchema = z.strictObject({
     firewalls: z
         .record(z.string().regex(/^[a-z0-9][a-z0-9-]*$/, "must be lower-case letters, digits and dashes"), firewall)
         .refine((m) => Object.keys(m).length > 0, "declares no firewall; add at least one under firewalls"),
-    /** Cloudflare endpoint; plain http only for loopback (offline plan). */
-    cloudflareUrl: z.string().optional(),
+    /** Cloudflare endpoint: https://api.cloudflare.com/… only, or loopback (tests, offline plan). */
+    cloudflareUrl: z
+        .string()
+        .superRefine((url, ctx) => {
+            const problem = cloudflareUrlProblem(url);
+            if (problem) ctx.addIssue({ code: "custom", message: `is refused: ${problem}` });
+        })
+        .optional(),
 });
 
 export type StackConfig = z.infer<typeof stackConfigSchema>;

@@ -4,7 +4,7 @@
  * files only translate `PolicyRule`s into their own resource inputs.
  */
 import type * as pulumi from "@pulumi/pulumi";
-import { Cidr, CidrError, isWorldOpen, toCidr, uniqueSorted } from "./cidr";
+import { Cidr, CidrError, coverage, describeCoverage, isBroad, toCidr, uniqueSorted, userCidr } from "./cidr";
 import type { CloudflareRanges } from "./cloudflare";
 
 /** Who may reach SSH. */
@@ -13,7 +13,10 @@ export interface SshPolicy {
     sources: string[];
     /** SSH port; default 22. */
     port?: number;
-    /** Required to list 0.0.0.0/0 or ::/0 in `sources` (e.g. SSH on a custom port open to all). */
+    /**
+     * Required for any rule that reaches the SSH port from a broad source set (at
+     * least an IPv4 /8 or an IPv6 /16 together, e.g. 0.0.0.0/0); then a warning is logged.
+     */
     allowFromAnywhere?: boolean;
 }
 
@@ -127,7 +130,7 @@ export function validateSources(value: unknown, field: string): Cidr[] {
     const parsed = value.map((entry, i) => {
         try {
             if (typeof entry !== "string") throw new CidrError(`${show(entry)} is not a string; write addresses as "203.0.113.7"`);
-            return toCidr(entry);
+            return userCidr(entry);
         } catch (e) {
             throw new PolicyError(`${field}[${i}]: ${(e as Error).message}`);
         }
@@ -164,10 +167,61 @@ export function validateTraffic(rule: { protocol?: string; port?: number | strin
     return { protocol, port: validatePortSpec(rule.port, `${at}.port`) };
 }
 
-function portsOverlap(a: string, b: string): boolean {
-    const [al, ah] = portBounds(a);
-    const [bl, bh] = portBounds(b);
-    return al <= bh && bl <= ah;
+/** True when the canonical port spec `spec` includes `port`. */
+export function portInSpec(port: number, spec: string | undefined): boolean {
+    if (spec === undefined) return false;
+    const [low, high] = portBounds(spec);
+    return low <= port && port <= high;
+}
+
+/** What the exposure rules need to know about the policy around one rule. */
+export interface ExposureContext {
+    sshPort: number;
+    cloudflarePorts: readonly number[];
+    allowFromAnywhere: boolean;
+}
+
+/** One rule as the exposure check sees it. */
+export interface ExposedRule {
+    /** The field to name in an error, e.g. "rules[2].sources". */
+    at: string;
+    /** The rule in words, for messages. */
+    what: string;
+    protocol: Protocol;
+    port?: string;
+    sources: readonly Cidr[];
+}
+
+/**
+ * The one place that decides whether a rule exposes too much. Exposure is a
+ * question of coverage, not of spelling: the sources are merged and counted
+ * together, so two /1s or 256 /16s are as broad as /0, on any protocol.
+ * - A port only Cloudflare may reach (tcp or udp, alone or inside a range), from
+ *   a broad set: an error.
+ * - The SSH port from a broad set: an error unless `ssh.allowFromAnywhere`, then a warning.
+ * - Anything else from a broad set: a warning.
+ */
+export function checkExposure(rule: ExposedRule, ctx: ExposureContext, warnings: string[]): void {
+    const cov = coverage(rule.sources);
+    if (!isBroad(cov)) return;
+    const amount = describeCoverage(cov);
+    const cf = ctx.cloudflarePorts.find((p) => portInSpec(p, rule.port));
+    if (cf !== undefined) {
+        throw new PolicyError(
+            `${rule.at}: ${rule.what} would admit ${amount} to port ${cf}, which only Cloudflare may reach (on any protocol: udp ${cf} is a direct QUIC path); ` +
+                `list a few specific trusted addresses, or remove ${cf} from cloudflare.ports`,
+        );
+    }
+    if (portInSpec(ctx.sshPort, rule.port)) {
+        if (!ctx.allowFromAnywhere) {
+            throw new PolicyError(
+                `${rule.at}: ${rule.what} would admit ${amount} to the SSH port ${ctx.sshPort}; list trusted addresses instead, or set ssh.allowFromAnywhere: true if that is really intended`,
+            );
+        }
+        warnings.push(`${rule.what} admits ${amount} to the SSH port ${ctx.sshPort}, because ssh.allowFromAnywhere is true`);
+        return;
+    }
+    warnings.push(`${rule.what} admits ${amount}`);
 }
 
 /**
@@ -182,16 +236,6 @@ export function validatePolicy(args: OriginPolicyArgs): ValidatedPolicy {
     }
     const sshPort = args.ssh.port === undefined ? DEFAULT_SSH_PORT : validatePort(args.ssh.port, "ssh.port");
     const sshSources = validateSources(args.ssh.sources, "ssh.sources");
-    const open = sshSources.filter(isWorldOpen).map((c) => c.text);
-    if (open.length > 0) {
-        if (args.ssh.allowFromAnywhere !== true) {
-            throw new PolicyError(
-                `ssh.sources: ${show(open[0])} opens SSH to the whole internet; list trusted addresses instead, or set ssh.allowFromAnywhere: true if that is really intended`,
-            );
-        }
-        warnings.push(`SSH port ${sshPort} is open to the whole internet (${open.join(", ")}) because ssh.allowFromAnywhere is true`);
-    }
-
     const cfPortsRaw = args.cloudflare?.ports ?? DEFAULT_CLOUDFLARE_PORTS;
     if (!Array.isArray(cfPortsRaw) || cfPortsRaw.length === 0) {
         throw new PolicyError(`cloudflare.ports: ${show(cfPortsRaw)} must be a non-empty list of ports; omit it for the default [443]`);
@@ -201,6 +245,9 @@ export function validatePolicy(args: OriginPolicyArgs): ValidatedPolicy {
         throw new PolicyError(`cloudflare.ports: ${sshPort} is also the SSH port; Cloudflare does not carry SSH, remove it from one of them`);
     }
 
+    const exposure = { sshPort, cloudflarePorts, allowFromAnywhere: args.ssh.allowFromAnywhere === true };
+    checkExposure({ at: "ssh.sources", what: `SSH (tcp ${sshPort})`, protocol: "tcp", port: String(sshPort), sources: sshSources }, exposure, warnings);
+
     const extra = args.rules ?? [];
     if (!Array.isArray(extra)) throw new PolicyError(`rules: ${show(extra)} must be a list of rules`);
     const rules = extra.map((rule, i): PolicyRule => {
@@ -209,16 +256,7 @@ export function validatePolicy(args: OriginPolicyArgs): ValidatedPolicy {
         const description = validateDescription(rule.description, `${at}.description`);
         const { protocol, port } = validateTraffic(rule, at);
         const sources = validateSources(rule.sources, `${at}.sources`);
-        const world = sources.find(isWorldOpen);
-        if (world) {
-            const clash = protocol === "tcp" && port ? cloudflarePorts.find((p) => portsOverlap(port!, String(p))) : undefined;
-            if (clash !== undefined) {
-                throw new PolicyError(
-                    `${at}.sources: ${show(world.text)} opens port ${clash}, which only Cloudflare may reach, to the whole internet; remove ${clash} from cloudflare.ports or list trusted sources`,
-                );
-            }
-            warnings.push(`${at} ("${description}") is open to the whole internet (${world.text})`);
-        }
+        checkExposure({ at: `${at}.sources`, what: `${at} ("${description}", ${protocol}${port ? ` ${port}` : ""})`, protocol, port, sources }, exposure, warnings);
         return { description, protocol, port, sources: sources.map((c) => c.text) };
     });
 
@@ -240,13 +278,21 @@ function describePort(port: number): string {
 }
 
 /**
+ * Every range admitted on the Cloudflare ports: IPv4, IPv6 and, when they were
+ * asked for and validated, JD Cloud's; canonical and sorted.
+ */
+export function cloudflareSourcesOf(ranges: CloudflareRanges): string[] {
+    if (!ranges.jdcloud || ranges.jdcloud.length === 0) return [...ranges.ipv4, ...ranges.ipv6]; // already sorted, IPv4 first
+    return uniqueSorted([...ranges.ipv4, ...ranges.ipv6, ...ranges.jdcloud].map(toCidr)).map((c) => c.text);
+}
+
+/**
  * Renders a validated policy and validated Cloudflare ranges into inbound rules:
  * SSH first, then each Cloudflare port, the extra rules in their given order, and
  * ICMP last. The same input always gives the same output.
  */
 export function renderPolicy(policy: ValidatedPolicy, ranges: CloudflareRanges): PolicyRule[] {
-    // Validated ranges are sorted per family, and IPv4 sorts before IPv6.
-    const cloudflareSources = [...ranges.ipv4, ...ranges.ipv6];
+    const cloudflareSources = cloudflareSourcesOf(ranges);
     return [
         { description: `SSH (${policy.ssh.port}) from trusted sources`, protocol: "tcp", port: String(policy.ssh.port), sources: policy.ssh.sources },
         ...policy.cloudflarePorts.map(

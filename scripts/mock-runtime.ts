@@ -76,7 +76,12 @@ export async function runUnderMocks(program: () => unknown, options: MockOptions
     failed.catch(() => undefined);
     process.on("unhandledRejection", onFailure);
     try {
-        const outputs = await Promise.race([pulumi.runtime.runInPulumiStack(async () => program()), failed]);
+        // A program module may export a (possibly async) function, as Pulumi's runtime allows.
+        const run = async () => {
+            const exported = program();
+            return typeof exported === "function" ? (exported as () => unknown)() : exported;
+        };
+        const outputs = await Promise.race([pulumi.runtime.runInPulumiStack(run), failed]);
         await Promise.race([pulumi.runtime.disconnect(), failed]);
         return { resources, outputs: (outputs ?? {}) as Record<string, unknown> };
     } catch (e) {

@@ -1,6 +1,7 @@
 import * as fc from "fast-check";
 import {
     canonicalCidr,
+    cloudflareUrlProblem,
     clearCloudflareRangesCache,
     fetchCloudflareRanges,
     validateCloudflareRanges,
@@ -142,24 +143,24 @@ describe("fetchCloudflareRanges: fail closed", () => {
         ["an entry that is not a string", () => answerWith({ ipv4_cidrs: [42] }), "result.ipv4_cidrs[0] is not a string: 42"],
         ["a shorthand IPv4 (127.1 style)", () => answerWith({ ipv4_cidrs: ["104.16/13"] }), 'result.ipv4_cidrs[0]: "104.16/13" is not a valid IP address or CIDR block'],
         ["host bits set", () => answerWith({ ipv4_cidrs: ["173.245.48.1/20"] }), 'result.ipv4_cidrs[0]: "173.245.48.1/20" has host bits set (network would be 173.245.48.0/20)'],
-        ["0.0.0.0/0", () => answerWith({ ipv4_cidrs: ["0.0.0.0/0"] }), 'result.ipv4_cidrs[0]: "0.0.0.0/0" is broader than /8, too broad to be a Cloudflare range'],
-        ["IPv4 broader than /8", () => answerWith({ ipv4_cidrs: ["104.0.0.0/7"] }), 'result.ipv4_cidrs[0]: "104.0.0.0/7" is broader than /8'],
-        ["::/0", () => answerWith({ ipv6_cidrs: ["::/0"] }), 'result.ipv6_cidrs[0]: "::/0" is broader than /16, too broad to be a Cloudflare range'],
-        ["IPv6 broader than /16", () => answerWith({ ipv6_cidrs: ["2400::/12"] }), 'result.ipv6_cidrs[0]: "2400::/12" is broader than /16'],
-        ["private IPv4", () => answerWith({ ipv4_cidrs: ["10.0.0.0/8"] }), 'result.ipv4_cidrs[0]: "10.0.0.0/8" overlaps the private range 10.0.0.0/8'],
-        ["a block containing a private range", () => answerWith({ ipv4_cidrs: ["192.0.0.0/8"] }), 'result.ipv4_cidrs[0]: "192.0.0.0/8" overlaps the reserved (IETF protocol assignments) range 192.0.0.0/24'],
-        ["private IPv6 (ULA)", () => answerWith({ ipv6_cidrs: ["fd00::/16"] }), 'result.ipv6_cidrs[0]: "fd00::/16" overlaps the private (unique local) range fc00::/7'],
+        ["0.0.0.0/0", () => answerWith({ ipv4_cidrs: ["0.0.0.0/0"] }), 'result.ipv4_cidrs[0]: "0.0.0.0/0" is broader than /12, too broad to be a Cloudflare range (if Cloudflare\'s network genuinely grew, the package\'s answerLimits must be raised)'],
+        ["IPv4 broader than /12 (a /11)", () => answerWith({ ipv4_cidrs: ["104.0.0.0/11"] }), 'result.ipv4_cidrs[0]: "104.0.0.0/11" is broader than /12'],
+        ["::/0", () => answerWith({ ipv6_cidrs: ["::/0"] }), 'result.ipv6_cidrs[0]: "::/0" is broader than /28, too broad to be a Cloudflare range'],
+        ["IPv6 broader than /28 (a /27)", () => answerWith({ ipv6_cidrs: ["2400::/27"] }), 'result.ipv6_cidrs[0]: "2400::/27" is broader than /28'],
+        ["private IPv4", () => answerWith({ ipv4_cidrs: ["10.0.0.0/12"] }), 'result.ipv4_cidrs[0]: "10.0.0.0/12" overlaps the private range 10.0.0.0/8'],
+        ["a block containing a private range", () => answerWith({ ipv4_cidrs: ["192.0.0.0/12"] }), 'result.ipv4_cidrs[0]: "192.0.0.0/12" overlaps the reserved (IETF protocol assignments) range 192.0.0.0/24'],
+        ["private IPv6 (ULA)", () => answerWith({ ipv6_cidrs: ["fd00::/28"] }), 'result.ipv6_cidrs[0]: "fd00::/28" overlaps the private (unique local) range fc00::/7'],
         ["loopback", () => answerWith({ ipv4_cidrs: ["127.0.0.1"] }), 'result.ipv4_cidrs[0]: "127.0.0.1" overlaps the loopback range 127.0.0.0/8'],
         ["IPv6 loopback", () => answerWith({ ipv6_cidrs: ["::1"] }), 'result.ipv6_cidrs[0]: "::1" overlaps the loopback range ::1/128'],
         ["link-local", () => answerWith({ ipv4_cidrs: ["169.254.0.0/16"] }), 'result.ipv4_cidrs[0]: "169.254.0.0/16" overlaps the link-local range 169.254.0.0/16'],
         ["IPv6 link-local", () => answerWith({ ipv6_cidrs: ["fe80::/64"] }), 'result.ipv6_cidrs[0]: "fe80::/64" overlaps the link-local range fe80::/10'],
-        ["multicast", () => answerWith({ ipv4_cidrs: ["224.0.0.0/8"] }), 'result.ipv4_cidrs[0]: "224.0.0.0/8" overlaps the multicast range 224.0.0.0/4'],
-        ["IPv6 multicast", () => answerWith({ ipv6_cidrs: ["ff02::/16"] }), 'result.ipv6_cidrs[0]: "ff02::/16" overlaps the multicast range ff00::/8'],
-        ["unspecified", () => answerWith({ ipv4_cidrs: ["0.0.0.0/8"] }), "result.ipv4_cidrs[0]: \"0.0.0.0/8\" overlaps the unspecified ('this network') range 0.0.0.0/8"],
+        ["multicast", () => answerWith({ ipv4_cidrs: ["224.0.0.0/12"] }), 'result.ipv4_cidrs[0]: "224.0.0.0/12" overlaps the multicast range 224.0.0.0/4'],
+        ["IPv6 multicast", () => answerWith({ ipv6_cidrs: ["ff02::/28"] }), 'result.ipv6_cidrs[0]: "ff02::/28" overlaps the multicast range ff00::/8'],
+        ["unspecified", () => answerWith({ ipv4_cidrs: ["0.0.0.0/12"] }), "result.ipv4_cidrs[0]: \"0.0.0.0/12\" overlaps the unspecified ('this network') range 0.0.0.0/8"],
         ["IPv6 unspecified", () => answerWith({ ipv6_cidrs: ["::"] }), 'result.ipv6_cidrs[0]: "::" overlaps the unspecified range ::/128'],
-        ["reserved (class E)", () => answerWith({ ipv4_cidrs: ["250.0.0.0/8"] }), 'result.ipv4_cidrs[0]: "250.0.0.0/8" overlaps the reserved range 240.0.0.0/4'],
+        ["reserved (class E)", () => answerWith({ ipv4_cidrs: ["250.0.0.0/12"] }), 'result.ipv4_cidrs[0]: "250.0.0.0/12" overlaps the reserved range 240.0.0.0/4'],
         ["carrier-grade NAT", () => answerWith({ ipv4_cidrs: ["100.64.0.0/16"] }), 'result.ipv4_cidrs[0]: "100.64.0.0/16" overlaps the shared address space (carrier-grade NAT) range 100.64.0.0/10'],
-        ["IPv6 outside global unicast", () => answerWith({ ipv6_cidrs: ["4000::/16"] }), 'result.ipv6_cidrs[0]: "4000::/16" overlaps the reserved range (outside global unicast 2000::/3)'],
+        ["IPv6 outside global unicast", () => answerWith({ ipv6_cidrs: ["4000::/28"] }), 'result.ipv6_cidrs[0]: "4000::/28" overlaps the reserved range (outside global unicast 2000::/3)'],
         ["documentation IPv4", () => answerWith({ ipv4_cidrs: ["203.0.113.0/24"] }), 'result.ipv4_cidrs[0]: "203.0.113.0/24" overlaps the documentation range 203.0.113.0/24'],
         ["documentation IPv6", () => answerWith({ ipv6_cidrs: ["2001:db8::/32"] }), 'result.ipv6_cidrs[0]: "2001:db8::/32" overlaps the documentation range 2001:db8::/32'],
         ["IPv4 entry in the IPv6 list", () => answerWith({ ipv6_cidrs: ["2400:cb00::/32", "173.245.48.0/20"] }), 'result.ipv6_cidrs[1]: "173.245.48.0/20" is an IPv4 range in the IPv6 list'],
@@ -209,7 +210,7 @@ describe("fetchCloudflareRanges: fail closed", () => {
 
     test("plain http is refused for a non-loopback host, before any request", async () => {
         await expect(fetchCloudflareRanges({ url: "http://api.cloudflare.com/client/v4/ips" })).rejects.toThrow(
-            "Cloudflare IP ranges from http://api.cloudflare.com/client/v4/ips rejected: http: is refused; use https (plain http is allowed only for loopback hosts)",
+            "Cloudflare IP ranges from http://api.cloudflare.com/client/v4/ips rejected: http: is refused; use https://api.cloudflare.com/client/v4/ips (plain http is allowed only for loopback hosts)",
         );
     });
 
@@ -228,9 +229,73 @@ describe("validateCloudflareRanges (ranges handed in)", () => {
             etag: "e",
         });
     });
-    test("a world-open range handed in fails like a fetched one", () => {
+    test("a world-open range handed in fails like a fetched one, naming the caller's own field", () => {
         expect(() => validateCloudflareRanges({ ipv4: ["0.0.0.0/0"], ipv6: ["2606:4700::/32"] })).toThrow(
-            'Cloudflare IP ranges from cloudflare.ranges rejected: result.ipv4_cidrs[0]: "0.0.0.0/0" is broader than /8',
+            'Cloudflare IP ranges from cloudflare.ranges rejected: cloudflare.ranges.ipv4[0]: "0.0.0.0/0" is broader than /12',
+        );
+        expect(() => validateCloudflareRanges({ ipv4: SAMPLE_V4, ipv6: [...SAMPLE_V6, "10.0.0.0/8"] })).toThrow(
+            /cloudflare\.ranges\.ipv6\[7\]: "10\.0\.0\.0\/8" is an IPv4 range in the IPv6 list\. Nothing was changed; fix cloudflare\.ranges\.$/,
+        );
+    });
+});
+
+describe("Cloudflare answers: what they may cover in total (issue 14)", () => {
+    // 200 IPv4 /12s: every entry passes the per-entry limit, the total does not.
+
+    test("today's answer is well inside the limits (1.5 million IPv4 addresses)", () => {
+        expect(validateCloudflareRanges({ ipv4: SAMPLE_V4, ipv6: SAMPLE_V6 }).ipv4).toEqual(SAMPLE_V4);
+    });
+    test("200 IPv4 /8s and 200 IPv6 /16s are refused entry by entry", () => {
+        const ipv4 = Array.from({ length: 200 }, (_, i) => `${i < 100 ? i + 1 : i + 1}.0.0.0/8`);
+        expect(() => validateCloudflareRanges({ ipv4, ipv6: SAMPLE_V6 })).toThrow('cloudflare.ranges.ipv4[0]: "1.0.0.0/8" is broader than /12');
+        const ipv6 = Array.from({ length: 200 }, (_, i) => `${(0x2400 + i).toString(16)}::/16`);
+        expect(() => validateCloudflareRanges({ ipv4: SAMPLE_V4, ipv6 })).toThrow('cloudflare.ranges.ipv6[0]: "2400::/16" is broader than /28');
+    });
+    test("many allowed-size entries that add up to too much are refused, saying how far over", () => {
+        // 16 /12s = 2^24 addresses, twice the 2^23 limit; each entry alone is allowed.
+        const ipv4 = Array.from({ length: 16 }, (_, i) => `${45 + i}.0.0.0/12`);
+
+        expect(() => validateCloudflareRanges({ ipv4, ipv6: SAMPLE_V6 })).toThrow(
+            "the answer covers 16777216 IPv4 addresses (a /8 worth, 0.39% of IPv4) in total, 2x the IPv4 limit of 8388608 IPv4 addresses (a /9 worth, 0.2% of IPv4); " +
+                "that would open the Cloudflare ports to much of the internet (if Cloudflare's network genuinely grew, the package's answerLimits must be raised)",
+        );
+        // 5 IPv6 /28s: more than a /26 worth (4 /28s).
+        const ipv6 = Array.from({ length: 5 }, (_, i) => `2400:${(i * 16).toString(16)}::/28`);
+        expect(() => validateCloudflareRanges({ ipv4: SAMPLE_V4, ipv6 })).toThrow(/covers an IPv6 \/26 worth .* in total, 1\.25x the IPv6 limit/);
+    });
+    test("overlapping entries are counted once", () => {
+        const ipv4 = [...Array.from({ length: 8 }, (_, i) => `${45 + i}.0.0.0/12`), ...Array.from({ length: 100 }, (_, i) => `45.0.${i}.0/24`)];
+        expect(validateCloudflareRanges({ ipv4, ipv6: SAMPLE_V6 }).ipv4).toHaveLength(108);
+    });
+    test("answerLimits raises the limits for a genuine growth (config is trusted, the answer is not)", async () => {
+        const ipv4 = Array.from({ length: 16 }, (_, i) => `${45 + i}.0.0.0/12`);
+        const s = await serve({ json: answerWith({ ipv4_cidrs: ipv4 }) });
+        await expect(fetchCloudflareRanges({ url: s.url, ...fast })).rejects.toThrow("2x the IPv4 limit");
+        const r = await fetchCloudflareRanges({ url: s.url, ...fast, answerLimits: { maxAddressesV4: 1n << 24n } });
+        expect(r.ipv4).toHaveLength(16);
+    });
+});
+
+describe("where ranges may come from (issue 14)", () => {
+    test.each([
+        ["https://evil.example.com/client/v4/ips", "evil.example.com is not Cloudflare's API"],
+        ["https://api.cloudflare.com.evil.example/ips", "api.cloudflare.com.evil.example is not Cloudflare's API"],
+        ["https://api.cloudflare.com:8443/client/v4/ips", "api.cloudflare.com:8443 is not Cloudflare's API"],
+        ["https://user:pw@api.cloudflare.com/client/v4/ips", "the URL carries credentials"],
+        ["http://api.cloudflare.com/client/v4/ips", "http: is refused"],
+        ["ftp://127.0.0.1/ips", "ftp: is refused"],
+    ])("%s is refused before any request", (url, message) => {
+        expect(cloudflareUrlProblem(url)).toContain(message);
+    });
+    test.each(["https://api.cloudflare.com/client/v4/ips", "http://127.0.0.1:8080/ips", "https://127.0.0.1:8443/ips", "http://localhost:1/x", "http://[::1]:1/x"])(
+        "%s is allowed",
+        (url) => {
+            expect(cloudflareUrlProblem(url)).toBeUndefined();
+        },
+    );
+    test("fetchCloudflareRanges refuses another host without a request", async () => {
+        await expect(fetchCloudflareRanges({ url: "https://ranges.example.net/ips", ...fast })).rejects.toThrow(
+            "Cloudflare IP ranges from https://ranges.example.net/ips rejected: ranges.example.net is not Cloudflare's API",
         );
     });
 });
@@ -268,7 +333,8 @@ describe("canonicalCidr", () => {
 
     test("property: canonical form is a fixed point and independent of spelling", () => {
         fc.assert(
-            fc.property(fc.ipV6(), fc.integer({ min: 0, max: 128 }), (addr, prefix) => {
+            // Dotted (embedded IPv4) forms are refused by design; see the exposure tests.
+            fc.property(fc.ipV6().filter((a) => !a.includes(".")), fc.integer({ min: 0, max: 128 }), (addr, prefix) => {
                 const net = canonicalCidr(`${addr}/128`).split("/")[0];
                 const block = canonicalCidr(`${net}/128`);
                 expect(canonicalCidr(block)).toBe(block);

@@ -90,7 +90,7 @@ describe("HetznerOriginFirewall", () => {
             ],
         });
         expect(warn.mock.calls.map((c) => String(c[0]))).toEqual([
-            expect.stringContaining("SSH port 2222 is open to the whole internet (0.0.0.0/0, ::/0) because ssh.allowFromAnywhere is true"),
+            expect.stringContaining("SSH (tcp 2222) admits all of IPv4 and all of IPv6 to the SSH port 2222, because ssh.allowFromAnywhere is true"),
         ]);
         warn.mockRestore();
     });
@@ -168,7 +168,7 @@ describe("rejected ranges stop the deployment (program in its own process, mock 
     test("world-open ranges handed in fail like fetched ones, with no hcloud resource", async () => {
         const { code, report } = await runProgram(JSON.stringify({ ipv4: ["0.0.0.0/0"], ipv6: ["2400:cb00::/32"] }));
         expect(code).toBe(1);
-        expect(report.error).toContain('Cloudflare IP ranges from cloudflare.ranges rejected: result.ipv4_cidrs[0]: "0.0.0.0/0" is broader than /8');
+        expect(report.error).toContain('Cloudflare IP ranges from cloudflare.ranges rejected: cloudflare.ranges.ipv4[0]: "0.0.0.0/0" is broader than /12');
         expect(report.types.filter((t) => t.startsWith("hcloud:"))).toEqual([]);
     });
 
@@ -185,8 +185,8 @@ describe("pure validation", () => {
         ["host bits in an SSH source", { ssh: { sources: ["203.0.113.7", "192.0.2.1", "10.0.0.5/24"] } }, 'ssh.sources[2]: "10.0.0.5/24" has host bits set; did you mean "10.0.0.0/24" or "10.0.0.5/32"?'],
         ["SSH sources missing", { ssh: {} as any }, "ssh.sources: undefined must be a non-empty list of addresses or CIDR blocks"],
         ["no ssh at all", {} as any, "ssh: undefined is missing; give ssh.sources, the addresses allowed to reach SSH, so you cannot be locked out"],
-        ["SSH world-open without opt-in", { ssh: { sources: ["0.0.0.0/0"] } }, 'ssh.sources: "0.0.0.0/0" opens SSH to the whole internet; list trusted addresses instead, or set ssh.allowFromAnywhere: true if that is really intended'],
-        ["SSH ::/0 without opt-in", { ssh: { sources: ["203.0.113.7", "::/0"] } }, 'ssh.sources: "::/0" opens SSH to the whole internet'],
+        ["SSH world-open without opt-in", { ssh: { sources: ["0.0.0.0/0"] } }, "ssh.sources: SSH (tcp 22) would admit all of IPv4 to the SSH port 22; list trusted addresses instead, or set ssh.allowFromAnywhere: true if that is really intended"],
+        ["SSH ::/0 without opt-in", { ssh: { sources: ["203.0.113.7", "::/0"] } }, "ssh.sources: SSH (tcp 22) would admit 1 IPv4 address (a /32 worth, <0.01% of IPv4) and all of IPv6 to the SSH port 22"],
         ["SSH port out of range", { ssh: { sources: ["203.0.113.7"], port: 70000 } }, "ssh.port: 70000 is not a port; use a whole number from 1 to 65535"],
         ["SSH port zero", { ssh: { sources: ["203.0.113.7"], port: 0 } }, "ssh.port: 0 is not a port"],
         ["a Cloudflare port out of range", { ...base, cloudflare: { ports: [443, 65536] } }, "cloudflare.ports[1]: 65536 is not a port"],
@@ -200,7 +200,7 @@ describe("pure validation", () => {
         ["icmp rule with port", { ...base, rules: [{ description: "x", protocol: "icmp", port: 8, sources: ["203.0.113.7"] }] }, "rules[0].port: 8 given for icmp, which has no ports; remove it"],
         ["unknown protocol", { ...base, rules: [{ description: "x", protocol: "sctp" as any, port: 1, sources: ["203.0.113.7"] }] }, 'rules[0].protocol: "sctp" is not supported; use "tcp", "udp" or "icmp"'],
         ["rule sources invalid", { ...base, rules: [{ description: "x", port: 1, sources: ["203.0.113.300"] }] }, 'rules[0].sources[0]: "203.0.113.300" is not a valid IP address or CIDR block'],
-        ["rule opening a Cloudflare port to the world", { ...base, rules: [{ description: "x", port: "400-500", sources: ["0.0.0.0/0"] }] }, 'rules[0].sources: "0.0.0.0/0" opens port 443, which only Cloudflare may reach, to the whole internet'],
+        ["rule opening a Cloudflare port to the world", { ...base, rules: [{ description: "x", port: "400-500", sources: ["0.0.0.0/0"] }] }, 'rules[0].sources: rules[0] ("x", tcp 400-500) would admit all of IPv4 to port 443, which only Cloudflare may reach'],
         ["long description", { ...base, rules: [{ description: "x".repeat(201), port: 1, sources: ["203.0.113.7"] }] }, "rules[0].description: is 201 characters long; shorten it to at most 200"],
         ["allowPing not boolean", { ...base, allowPing: "yes" as any }, 'allowPing: "yes" must be true or false'],
     ])("%s", (_name, args, message) => {
@@ -209,7 +209,7 @@ describe("pure validation", () => {
 
     test("SSH from anywhere with the opt-in is allowed with a warning", () => {
         const p = validatePolicy({ ssh: { sources: ["0.0.0.0/0", "::/0"], port: 2222, allowFromAnywhere: true } });
-        expect(p.warnings).toEqual(["SSH port 2222 is open to the whole internet (0.0.0.0/0, ::/0) because ssh.allowFromAnywhere is true"]);
+        expect(p.warnings).toEqual(["SSH (tcp 2222) admits all of IPv4 and all of IPv6 to the SSH port 2222, because ssh.allowFromAnywhere is true"]);
     });
 
     test("more than 50 Hetzner rules is an error with the count", () => {

@@ -67,7 +67,7 @@ describe("every stack in stacks/ through the real program", () => {
     test.each(Object.keys(expected))("%s renders exactly its firewalls (ranges from the shipped sample)", async (stack) => {
         const r = await plan("--stack", stack, "--ranges-file", SAMPLE_ANSWER_PATH, "--json");
         expect(r.stderr).toBe(
-            stack === "hetzner-web" ? "warning: [runtime] SSH port 2222 is open to the whole internet (0.0.0.0/0, ::/0) because ssh.allowFromAnywhere is true\n" : "",
+            stack === "hetzner-web" ? "warning: [runtime] SSH (tcp 2222) admits all of IPv4 and all of IPv6 to the SSH port 2222, because ssh.allowFromAnywhere is true\n" : "",
         );
         expect(r.code).toBe(0);
         const out = JSON.parse(r.stdout);
@@ -173,7 +173,7 @@ describe("stack config validation", () => {
         ["bad firewall key", edit((c) => (c.firewalls["Web Server"] = c.firewalls.web)), 'firewalls.Web Server: the name "Web Server" must be lower-case letters, digits and dashes'],
         ["sources not a list", edit((c) => (c.firewalls.web.ssh.sources = "203.0.113.7")), 'firewalls.web.ssh.sources: "203.0.113.7" must be a list of addresses or CIDR blocks'],
         ["host bits", edit((c) => (c.firewalls.web.ssh.sources = ["10.0.0.5/24"])), 'firewalls.web.ssh.sources[0]: "10.0.0.5/24" has host bits set; did you mean "10.0.0.0/24" or "10.0.0.5/32"?'],
-        ["SSH open without opt-in", edit((c) => (c.firewalls.api.ssh.sources = ["0.0.0.0/0"])), 'firewalls.api.ssh.sources: "0.0.0.0/0" opens SSH to the whole internet'],
+        ["SSH open without opt-in", edit((c) => (c.firewalls.api.ssh.sources = ["0.0.0.0/0"])), 'firewalls.api.ssh.sources: SSH (tcp 22) would admit all of IPv4 to the SSH port 22'],
         ["bad protocol", edit((c) => (c.firewalls.web.rules = [{ description: "x", protocol: "sctp", port: 1, sources: ["203.0.113.7"] }])), 'firewalls.web.rules[0].protocol: "sctp" must be "tcp", "udp" or "icmp"'],
         ["too many tags", edit((c) => (c.firewalls.api.tags = ["a", "b", "c", "d", "e", "f"])), "firewalls.api.tags: 6 tags given; a DigitalOcean firewall takes at most 5"],
         ["empty label selector", edit((c) => (c.firewalls.web.applyTo.labelSelectors = [""])), 'firewalls.web.applyTo.labelSelectors[0]: "" is empty'],
