@@ -139,7 +139,7 @@ test("property: no Cloudflare port is reachable from a broad non-Cloudflare set;
         fc.property(broadish, (r) => {
             const args: OriginPolicyArgs = {
                 ssh: { sources: r.sshSources, port: r.sshPort, allowFromAnywhere: r.allowFromAnywhere },
-                cloudflare: { ports: r.cfPorts },
+                cloudflare: { ports: [...r.cfPorts] },
                 rules: r.rules.map((x, i) => ({ description: `r${i}`, ...x })),
             };
             let policy;
