@@ -49,6 +49,7 @@ export = async () => {
                 cloudflareEtag: component.cloudflareRanges.apply((r) => r.etag ?? ""),
                 ruleCount: component.ruleCount,
                 edgeRecords: edge ? Object.keys(edge.records) : [],
+                ...(edge?.originPullCaPem ? { originPullCaPem: edge.originPullCaPem } : {}),
             },
         ] as const;
     });

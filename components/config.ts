@@ -128,7 +128,7 @@ export function parseStackConfig(raw: Record<string, unknown>): StackConfig {
         }
         if (fw.edge) {
             try {
-                validateEdge(fw.edge);
+                validateEdge(fw.edge, `${name}-edge`);
             } catch (e) {
                 throw new ConfigError(`firewalls.${name}.edge.${(e as Error).message}`);
             }

@@ -116,12 +116,25 @@ export function validateDigitalOceanPlacement(args: Pick<DigitalOceanOriginFirew
     return tags.length > 0 ? [...new Set(tags)].sort() : undefined;
 }
 
+/** Drops rules identical in protocol, port and addresses to an earlier one (DigitalOcean rules carry no description). */
+function distinctRules(rules: PolicyRule[]): PolicyRule[] {
+    const seen = new Set<string>();
+    return rules.filter((r) => {
+        const key = JSON.stringify([r.protocol, r.port, r.sources]);
+        if (seen.has(key)) return false;
+        seen.add(key);
+        return true;
+    });
+}
+
 /** Translates neutral inbound and outbound rules to DigitalOcean rules, splitting at 1000 addresses and enforcing 50 rules. */
 export function toDigitalOceanRules(inbound: PolicyRule[], outbound: PolicyRule[]): { inboundRules: DigitalOceanInboundRule[]; outboundRules: DigitalOceanOutboundRule[] } {
-    const inSplit = splitRules(inbound, DO_MAX_ADDRESSES_PER_RULE);
-    const outSplit = splitRules(outbound, DO_MAX_ADDRESSES_PER_RULE);
+    const inSplit = distinctRules(splitRules(inbound, DO_MAX_ADDRESSES_PER_RULE));
+    const outSplit = distinctRules(splitRules(outbound, DO_MAX_ADDRESSES_PER_RULE));
     checkRuleCount(inSplit.length + outSplit.length, DO_MAX_RULES, "DigitalOcean", "inbound and outbound rules count together; merge extra rules or use port ranges");
     const port = (r: PolicyRule) => (r.port === undefined ? {} : { portRange: r.port });
+    // The provider keeps rules as a set (terraform-provider-digitalocean #52 fixed the
+    // order diffs that way): two identical rules would collapse there and diff forever.
     return {
         inboundRules: inSplit.map((r) => ({ protocol: r.protocol, ...port(r), sourceAddresses: r.sources })),
         outboundRules: outSplit.map((r) => ({ protocol: r.protocol, ...port(r), destinationAddresses: r.sources })),

@@ -6,6 +6,7 @@
  */
 import * as hcloud from "@pulumi/hcloud";
 import * as pulumi from "@pulumi/pulumi";
+import { createHash } from "crypto";
 import { CloudflareRanges } from "./cloudflare";
 import { onResource, resolvePolicy } from "./origin";
 import { checkRuleCount, OriginPolicyArgs, PolicyError, PolicyRule, splitRules } from "./policy";
@@ -16,6 +17,14 @@ export const HETZNER_MAX_SOURCES_PER_RULE = 100;
 export const HETZNER_MAX_RULES = 50;
 /** Hetzner: firewall names are 1 to 128 characters. */
 export const HETZNER_MAX_NAME = 128;
+/**
+ * Hetzner: "up to 500 (effective) rules per Firewall". Hetzner does not publish how
+ * it counts; we take the strictest reading, one effective rule per (rule, address)
+ * pair, so nothing we render can be refused for it.
+ */
+export const HETZNER_MAX_EFFECTIVE_RULES = 500;
+/** Length of the suffix that makes each generation of a firewall's name unique. */
+const NAME_SUFFIX = 9; // "-" + 8 hex digits
 
 // From hcloud-go's labels.go, which implements Hetzner's label rules.
 const LABEL_KEY = /^([a-z0-9A-Z]((?:[\-_.]|[a-z0-9A-Z]){0,253}[a-z0-9A-Z])?\/)?[a-z0-9A-Z]((?:[\-_.]|[a-z0-9A-Z]|){0,61}[a-z0-9A-Z])?$/;
@@ -33,7 +42,13 @@ export interface HetznerApplyTo {
 export interface HetznerOriginFirewallArgs extends OriginPolicyArgs {
     /** Servers to attach to; without it the firewall is created unattached. */
     applyTo?: HetznerApplyTo;
-    /** Name of the firewall in Hetzner (unique per project); default the component name. */
+    /**
+     * Base name of the firewall in Hetzner; default the component name. The name
+     * sent is `<firewallName>-<8 hex digits>`, derived from the name, labels and
+     * attachment, so that changing any of them replaces the firewall (new one
+     * first) instead of updating it in place, which at Hetzner wipes its rules
+     * (terraform-provider-hcloud #931).
+     */
     firewallName?: string;
     /** Hetzner labels on the firewall. */
     labels?: Record<string, string>;
@@ -52,6 +67,12 @@ export interface HetznerRule {
 export function toHetznerRules(rules: PolicyRule[]): HetznerRule[] {
     const split = splitRules(rules, HETZNER_MAX_SOURCES_PER_RULE);
     checkRuleCount(split.length, HETZNER_MAX_RULES, "Hetzner", "merge extra rules, use port ranges, or list fewer trusted sources");
+    const effective = split.reduce((n, r) => n + r.sources.length, 0);
+    if (effective > HETZNER_MAX_EFFECTIVE_RULES) {
+        throw new PolicyError(
+            `Hetzner: this policy renders ${effective} effective rules (one per rule and address), more than the ${HETZNER_MAX_EFFECTIVE_RULES} a Hetzner firewall allows; list fewer addresses, or merge them into broader blocks`,
+        );
+    }
     return split.map((r) => ({
         direction: "in",
         protocol: r.protocol,
@@ -65,6 +86,13 @@ export function toHetznerRules(rules: PolicyRule[]): HetznerRule[] {
 export function toHetznerApplyTos(applyTo: HetznerApplyTo | undefined): hcloud.types.input.FirewallApplyTo[] {
     const selectors = applyTo?.labelSelectors ?? [];
     const servers = applyTo?.serverIds ?? [];
+    if (selectors.length > 0 && servers.length > 0) {
+        // A server reached both ways is "managed by label selector" at Hetzner, and
+        // later changes to it are refused (firewall_managed_by_label_selector).
+        throw new PolicyError(
+            "applyTo: give labelSelectors or serverIds, not both; Hetzner refuses later changes to a server attached both ways (firewall_managed_by_label_selector). Put a label on the servers and select it",
+        );
+    }
     selectors.forEach((s, i) => {
         if (typeof s !== "string" || s.trim() === "") {
             throw new PolicyError(`applyTo.labelSelectors[${i}]: ${JSON.stringify(s)} is empty; write a selector such as "app=dashboard"`);
@@ -81,8 +109,9 @@ export function toHetznerApplyTos(applyTo: HetznerApplyTo | undefined): hcloud.t
 
 /** Checks a firewall name and labels against Hetzner's rules. */
 export function validateHetznerNaming(name: string, labels: Record<string, string> | undefined): void {
-    if (name.length < 1 || name.length > HETZNER_MAX_NAME) {
-        throw new PolicyError(`firewallName: "${name}" is ${name.length} characters; Hetzner allows 1 to ${HETZNER_MAX_NAME}`);
+    const max = HETZNER_MAX_NAME - NAME_SUFFIX;
+    if (name.length < 1 || name.length > max) {
+        throw new PolicyError(`firewallName: "${name}" is ${name.length} characters; use 1 to ${max} (Hetzner allows ${HETZNER_MAX_NAME}, and ${NAME_SUFFIX} are kept for the generation suffix)`);
     }
     for (const [key, value] of Object.entries(labels ?? {})) {
         if (!LABEL_KEY.test(key) || key.startsWith("hetzner.cloud/")) {
@@ -92,6 +121,18 @@ export function validateHetznerNaming(name: string, labels: Record<string, strin
             throw new PolicyError(`labels.${key}: ${JSON.stringify(value)} is not a Hetzner label value; use up to 63 letters, digits, "-", "_" or ".", starting and ending alphanumeric`);
         }
     }
+}
+
+/**
+ * The name sent to Hetzner: `<base>-<8 hex>` from a digest of the base name, the
+ * labels and the attachment. Deterministic (the same inputs give the same name, so
+ * redeploys change nothing), and different whenever any of them changes, so the
+ * replacement can be created before the old firewall is deleted.
+ */
+export function hetznerPhysicalName(base: string, labels: Record<string, string> | undefined, applyTos: unknown[]): string {
+    const sortedLabels = Object.entries(labels ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    const digest = createHash("sha256").update(JSON.stringify([base, sortedLabels, applyTos])).digest("hex").slice(0, NAME_SUFFIX - 1);
+    return `${base}-${digest}`;
 }
 
 /**
@@ -117,10 +158,15 @@ export class HetznerOriginFirewall extends pulumi.ComponentResource {
         });
         const resolved = resolvePolicy(args, this);
         const rules = resolved.rules.apply((r) => onResource(this, () => toHetznerRules(r)));
+        const physicalName = pulumi.output(applyTos).apply((a) => hetznerPhysicalName(firewallName, args.labels, a));
+        // A name or label update wipes the rules at Hetzner (terraform-provider-hcloud
+        // #931), and an attachment change forces a new firewall: every such change is
+        // a replacement instead, new firewall first (its name is new, so it can
+        // coexist), then the old one deleted. No moment without rules.
         this.firewall = new hcloud.Firewall(
             name,
-            { name: firewallName, labels: args.labels, rules, applyTos: applyTos.length > 0 ? applyTos : undefined },
-            { parent: this },
+            { name: physicalName, labels: args.labels, rules, applyTos: applyTos.length > 0 ? applyTos : undefined },
+            { parent: this, replaceOnChanges: ["name", "labels", "applyTos"], deleteBeforeReplace: false },
         );
         this.firewallId = this.firewall.id;
         this.cloudflareRanges = resolved.cloudflareRanges;

@@ -21,14 +21,44 @@ export interface MockOptions {
     config?: Record<string, string>;
 }
 
+/** What a provider computes that its inputs do not carry: PEM text the TLS provider generates. */
+function computedState(type: string, name: string): Record<string, string> {
+    const pem = (label: string) => `-----BEGIN ${label}-----\nmock ${name}\n-----END ${label}-----\n`;
+    switch (type) {
+        case "tls:index/privateKey:PrivateKey":
+            return { privateKeyPem: pem("PRIVATE KEY"), publicKeyPem: pem("PUBLIC KEY") };
+        case "tls:index/certRequest:CertRequest":
+            return { certRequestPem: pem("CERTIFICATE REQUEST") };
+        case "tls:index/selfSignedCert:SelfSignedCert":
+        case "tls:index/locallySignedCert:LocallySignedCert":
+            return { certPem: pem("CERTIFICATE") };
+        default:
+            return {};
+    }
+}
+
+// Registrations refused by the facts check since the mocks were installed; the
+// engine reports them as unhandled rejections, which may come after the run ends.
+let refused: Error[] = [];
+
 /** Installs the mock runtime; returns the live list of registrations. */
 export function installMocks(options: MockOptions = {}): RegisteredResource[] {
     const resources: RegisteredResource[] = [];
+    refused = [];
+    // Tests name a checker that holds each registration to the real providers' facts.
+    const hook = process.env.COF_PROVIDER_FACTS;
+    const check: ((type: string, inputs: Record<string, any>) => void) | undefined = hook ? require(hook).onRegistration : undefined;
     void pulumi.runtime.setMocks(
         {
             newResource: (args) => {
+                try {
+                    check?.(args.type, args.inputs);
+                } catch (e) {
+                    refused.push(e as Error);
+                    throw e;
+                }
                 resources.push({ type: args.type, name: args.name, custom: args.custom ?? true, inputs: args.inputs });
-                return { id: `${args.name}-id`, state: args.inputs };
+                return { id: `${args.name}-id`, state: { ...args.inputs, ...computedState(args.type, args.name) } };
             },
             call: (args) => args.inputs,
         },
@@ -83,6 +113,7 @@ export async function runUnderMocks(program: () => unknown, options: MockOptions
         };
         const outputs = await Promise.race([pulumi.runtime.runInPulumiStack(run), failed]);
         await Promise.race([pulumi.runtime.disconnect(), failed]);
+        if (refused.length > 0) throw refused[0];
         return { resources, outputs: (outputs ?? {}) as Record<string, unknown> };
     } catch (e) {
         throw new MockRunError(e, resources);

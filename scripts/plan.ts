@@ -73,7 +73,11 @@ export function plannedEdge(resources: RegisteredResource[]): string[] {
             case "cloudflare:index/dnsRecord:DnsRecord":
                 return [`DNS ${i.type} ${i.name} -> ${i.content}${i.proxied ? " (proxied)" : ""}`];
             case "cloudflare:index/authenticatedOriginPullsSettings:AuthenticatedOriginPullsSettings":
-                return [`Authenticated Origin Pulls ${i.enabled ? "on" : "off"}`];
+                return [`Authenticated Origin Pulls ${i.enabled ? "on" : "off"} (after the certificate upload)`];
+            case "cloudflare:index/authenticatedOriginPullsCertificate:AuthenticatedOriginPullsCertificate":
+                return [`Authenticated Origin Pulls certificate of the zone's own uploaded (${r.name})`];
+            case "tls:index/selfSignedCert:SelfSignedCert":
+                return [`origin-pull CA generated (${r.name}): its PEM is the originPullCaPem output`];
             case "cloudflare:index/zoneSetting:ZoneSetting":
                 return [`zone setting ${i.settingId} = ${i.value}`];
             case "cloudflare:index/accessRule:AccessRule":

@@ -1,53 +1,115 @@
+import * as pulumi from "@pulumi/pulumi";
 import { installMocks, valueOf } from "../scripts/mock-runtime";
 
 // Mocks first, then the code under test.
 const resources = installMocks();
 import { CloudflareOriginEdge, validateBlockedSources, validateEdge } from "../components";
 
+const ZONE = "0123456789abcdef0123456789abcdef";
 const URN_PREFIX = "urn:pulumi:test::cloudflare-origin-firewall::cloudflare-origin-firewall:cloudflare:OriginEdge$";
+const mine = (prefix: string) => resources.filter((r) => r.custom && r.name.startsWith(prefix)).sort((a, b) => (a.name < b.name ? -1 : 1));
+const comment = "managed by cloudflare-origin-firewall";
+/** A value as the engine receives a secret. */
+const secret = (value: string) => ({ "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", value });
+
+async function settle(edge: CloudflareOriginEdge) {
+    await Promise.all(
+        [...Object.values(edge.records), edge.sslMode, ...(edge.authenticatedOriginPulls ? [edge.authenticatedOriginPulls] : []), ...Object.values(edge.blocks)].map((r) => valueOf(r.urn)),
+    );
+}
 
 describe("CloudflareOriginEdge", () => {
-    test("two hostnames (v4 + v6), AOP on, strict SSL, two blocked sources: exact resources", async () => {
+    test("records with canonical content, distinct readable names, AOP with the zone's own certificate, strict SSL, blocks as ip_range", async () => {
         const edge = new CloudflareOriginEdge("site", {
-            zoneId: "zone123",
+            zoneId: ZONE,
             records: {
-                "www.example.com": { ipv4: "203.0.113.20", ipv6: "2001:db8::20" },
+                "www.example.com": { ipv4: "203.0.113.20", ipv6: "2001:DB8:0:0:0:0:0:20" },
                 "api.example.com": { ipv4: "203.0.113.21" },
+                "*.example.com": { ipv4: "203.0.113.22" },
+                "example.com": { ipv4: "203.0.113.23" },
+                "api-v2.example.com": { ipv4: "203.0.113.24" },
+                "api.v2.example.com": { ipv4: "203.0.113.25" },
             },
-            blockedSources: ["2001:DB8:BAD::/48", "198.51.100.7"],
+            blockedSources: ["2001:DB8:BAD::/48", "198.51.100.7", "198.51.0.0/16"],
         });
-        await Promise.all(
-            [...Object.values(edge.records), edge.sslMode, edge.authenticatedOriginPulls!, ...Object.values(edge.blocks)].map((r) => valueOf(r.urn)),
-        );
-        const mine = resources.filter((r) => r.custom && r.name.startsWith("site-")).sort((a, b) => (a.name < b.name ? -1 : 1));
-        const comment = "managed by cloudflare-origin-firewall";
-        expect(mine.map((r) => [r.type, r.name, r.inputs])).toEqual([
-            ["cloudflare:index/authenticatedOriginPullsSettings:AuthenticatedOriginPullsSettings", "site-aop", { zoneId: "zone123", enabled: true }],
-            ["cloudflare:index/dnsRecord:DnsRecord", "site-api-example-com-a", { zoneId: "zone123", name: "api.example.com", type: "A", content: "203.0.113.21", proxied: true, ttl: 1, comment }],
-            ["cloudflare:index/accessRule:AccessRule", "site-block-198-51-100-7", { zoneId: "zone123", mode: "block", configuration: { target: "ip", value: "198.51.100.7" }, notes: "blocked by cloudflare-origin-firewall (198.51.100.7)" }],
-            ["cloudflare:index/accessRule:AccessRule", "site-block-2001-db8-bad-48", { zoneId: "zone123", mode: "block", configuration: { target: "ipRange", value: "2001:db8:bad::/48" }, notes: "blocked by cloudflare-origin-firewall (2001:db8:bad::/48)" }],
-            ["cloudflare:index/zoneSetting:ZoneSetting", "site-ssl", { zoneId: "zone123", settingId: "ssl", value: "strict" }],
-            ["cloudflare:index/dnsRecord:DnsRecord", "site-www-example-com-a", { zoneId: "zone123", name: "www.example.com", type: "A", content: "203.0.113.20", proxied: true, ttl: 1, comment }],
-            ["cloudflare:index/dnsRecord:DnsRecord", "site-www-example-com-aaaa", { zoneId: "zone123", name: "www.example.com", type: "AAAA", content: "2001:db8::20", proxied: true, ttl: 1, comment }],
+        await settle(edge);
+        const custom = mine("site-");
+        expect(custom.map((r) => [r.type, r.name])).toEqual([
+            ["cloudflare:index/dnsRecord:DnsRecord", "site-*.example.com-a"],
+            ["cloudflare:index/authenticatedOriginPullsSettings:AuthenticatedOriginPullsSettings", "site-aop"],
+            ["tls:index/selfSignedCert:SelfSignedCert", "site-aop-ca"],
+            ["tls:index/privateKey:PrivateKey", "site-aop-ca-key"],
+            ["cloudflare:index/authenticatedOriginPullsCertificate:AuthenticatedOriginPullsCertificate", "site-aop-cert"],
+            ["tls:index/locallySignedCert:LocallySignedCert", "site-aop-client"],
+            ["tls:index/certRequest:CertRequest", "site-aop-client-csr"],
+            ["tls:index/privateKey:PrivateKey", "site-aop-client-key"],
+            ["cloudflare:index/dnsRecord:DnsRecord", "site-api-v2.example.com-a"],
+            ["cloudflare:index/dnsRecord:DnsRecord", "site-api.example.com-a"],
+            ["cloudflare:index/dnsRecord:DnsRecord", "site-api.v2.example.com-a"],
+            ["cloudflare:index/accessRule:AccessRule", "site-block-198.51.0.0-16"],
+            ["cloudflare:index/accessRule:AccessRule", "site-block-198.51.100.7"],
+            ["cloudflare:index/accessRule:AccessRule", "site-block-2001_db8_bad__-48"],
+            ["cloudflare:index/dnsRecord:DnsRecord", "site-example.com-a"],
+            ["cloudflare:index/zoneSetting:ZoneSetting", "site-ssl"],
+            ["cloudflare:index/dnsRecord:DnsRecord", "site-www.example.com-a"],
+            ["cloudflare:index/dnsRecord:DnsRecord", "site-www.example.com-aaaa"],
         ]);
-        expect(await valueOf(edge.records["www.example.com/AAAA"].urn)).toBe(`${URN_PREFIX}cloudflare:index/dnsRecord:DnsRecord::site-www-example-com-aaaa`);
+        const byName = Object.fromEntries(custom.map((r) => [r.name, r.inputs]));
+        expect(byName["site-www.example.com-aaaa"]).toEqual({ zoneId: ZONE, name: "www.example.com", type: "AAAA", content: "2001:db8::20", proxied: true, ttl: 1, comment });
+        expect(byName["site-*.example.com-a"]).toEqual({ zoneId: ZONE, name: "*.example.com", type: "A", content: "203.0.113.22", proxied: true, ttl: 1, comment });
+        expect(byName["site-block-2001_db8_bad__-48"]).toEqual({ zoneId: ZONE, mode: "block", configuration: { target: "ip_range", value: "2001:db8:bad::/48" }, notes: "blocked by cloudflare-origin-firewall (2001:db8:bad::/48)" });
+        expect(byName["site-block-198.51.0.0-16"].configuration).toEqual({ target: "ip_range", value: "198.51.0.0/16" });
+        expect(byName["site-block-198.51.100.7"].configuration).toEqual({ target: "ip", value: "198.51.100.7" });
+        expect(byName["site-ssl"]).toEqual({ zoneId: ZONE, settingId: "ssl", value: "strict" });
+        expect(byName["site-aop"]).toEqual({ zoneId: ZONE, enabled: true });
+        // The generated chain: an ECDSA CA (cert signing only) and a client certificate it signs.
+        expect(byName["site-aop-ca-key"]).toEqual({ algorithm: "ECDSA", ecdsaCurve: "P256" });
+        expect(byName["site-aop-ca"]).toMatchObject({ isCaCertificate: true, allowedUses: ["cert_signing", "crl_signing"], validityPeriodHours: 87600, subject: { commonName: "site origin-pull CA", organization: "cloudflare-origin-firewall" } });
+        expect(byName["site-aop-client"]).toMatchObject({ allowedUses: ["client_auth", "digital_signature", "key_agreement"], validityPeriodHours: 17520, earlyRenewalHours: 720 });
+        expect(Object.keys(byName["site-aop-cert"]).sort()).toEqual(["certificate", "privateKey", "zoneId"]);
+        expect(await valueOf(edge.records["*.example.com/A"].urn)).toBe(`${URN_PREFIX}cloudflare:index/dnsRecord:DnsRecord::site-*.example.com-a`);
+    });
+
+    test("AOP is enabled only after the certificate upload; the private key is sent as a secret; the CA is an output", async () => {
+        const seen: Record<string, pulumi.ResourceTransformationArgs> = {};
+        const edge = new CloudflareOriginEdge("order", { zoneId: ZONE }, { transformations: [(a) => ((seen[a.name] = a), undefined)] });
+        await settle(edge);
+        expect(seen["order-aop"].opts.dependsOn).toEqual([edge.originPullCertificate]);
+        expect(pulumi.Output.isInstance(seen["order-aop-cert"].props.privateKey)).toBe(true);
+        expect(await pulumi.isSecret(seen["order-aop-cert"].props.privateKey as pulumi.Output<string>)).toBe(true);
+        expect(await valueOf(edge.originPullCaPem!)).toBe("-----BEGIN CERTIFICATE-----\nmock order-aop-ca\n-----END CERTIFICATE-----\n");
+        const sent = mine("order-").find((r) => r.name === "order-aop-cert")!.inputs;
+        expect(sent.certificate).toBe("-----BEGIN CERTIFICATE-----\nmock order-aop-client\n-----END CERTIFICATE-----\n");
+        // On the wire the key is wrapped in Pulumi's secret signature: encrypted in state, masked in logs.
+        expect(sent.privateKey).toEqual(secret("-----BEGIN PRIVATE KEY-----\nmock order-aop-client-key\n-----END PRIVATE KEY-----\n"));
+    });
+
+    test("a certificate of your own is uploaded instead; its key is a secret; no TLS resources", async () => {
+        const pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+        const key = "-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n";
+        const edge = new CloudflareOriginEdge("own", { zoneId: ZONE, authenticatedOriginPulls: { certificate: pem, privateKey: key, caCertificate: pem } });
+        await settle(edge);
+        expect(mine("own-").map((r) => r.type).filter((t) => t.startsWith("tls:"))).toEqual([]);
+        expect(mine("own-").find((r) => r.name === "own-aop-cert")!.inputs).toEqual({ zoneId: ZONE, certificate: pem, privateKey: secret(key) });
+        expect(await valueOf(edge.originPullCaPem!)).toBe(pem);
     });
 
     test("AOP off leaves the setting unmanaged; full SSL when asked", async () => {
-        const edge = new CloudflareOriginEdge("loose", { zoneId: "z", authenticatedOriginPulls: false, sslMode: "full" });
+        const edge = new CloudflareOriginEdge("loose", { zoneId: ZONE, authenticatedOriginPulls: false, sslMode: "full" });
         await valueOf(edge.sslMode.urn);
         expect(edge.authenticatedOriginPulls).toBeUndefined();
-        expect(resources.filter((r) => r.custom && r.name.startsWith("loose-")).map((r) => [r.name, r.inputs.value])).toEqual([["loose-ssl", "full"]]);
+        expect(edge.originPullCaPem).toBeUndefined();
+        expect(mine("loose-").map((r) => [r.name, r.inputs.value])).toEqual([["loose-ssl", "full"]]);
     });
 });
 
 describe("edge validation", () => {
     test("blocked sources: canonical, deduplicated, sorted, with Cloudflare's targets", () => {
         expect(validateBlockedSources(["2001:db8::/32", "198.51.0.0/16", "203.0.113.0/24", "2001:db8::1", "198.51.100.7/32", "198.51.100.7"])).toEqual([
-            { target: "ipRange", value: "198.51.0.0/16" },
+            { target: "ip_range", value: "198.51.0.0/16" },
             { target: "ip", value: "198.51.100.7" },
-            { target: "ipRange", value: "203.0.113.0/24" },
-            { target: "ipRange", value: "2001:db8::/32" },
+            { target: "ip_range", value: "203.0.113.0/24" },
+            { target: "ip_range", value: "2001:db8::/32" },
             { target: "ip6", value: "2001:db8::1" },
         ]);
     });
@@ -56,20 +118,38 @@ describe("edge validation", () => {
         ["IPv4 /20", () => validateBlockedSources(["198.51.96.0/20"]), 'blockedSources[0]: "198.51.96.0/20" is a /20; Cloudflare IP Access rules take single addresses, /16 or /24 for IPv4 and /32, /48 or /64 for IPv6'],
         ["IPv6 /56", () => validateBlockedSources(["2001:db8::/56"]), 'blockedSources[0]: "2001:db8::/56" is a /56'],
         ["host bits", () => validateBlockedSources(["198.51.100.7/24"]), 'blockedSources[0]: "198.51.100.7/24" has host bits set; did you mean "198.51.100.0/24" or "198.51.100.7/32"?'],
+        ["an IPv4-mapped block", () => validateBlockedSources(["::ffff:198.51.100.7"]), 'blockedSources[0]: "::ffff:198.51.100.7" is an IPv4-mapped IPv6 form of 198.51.100.7'],
         ["not a list", () => validateBlockedSources("1.2.3.4"), 'blockedSources: "1.2.3.4" must be a list of addresses or CIDR blocks'],
         ["missing zone", () => validateEdge({ zoneId: "" }), "zoneId: missing; give the Cloudflare zone id"],
-        ["bad hostname", () => validateEdge({ zoneId: "z", records: { "Bad Host": { ipv4: "203.0.113.1" } } }), 'records: "Bad Host" is not a hostname'],
-        ["record without address", () => validateEdge({ zoneId: "z", records: { "a.example.com": {} } }), "records.a.example.com: give ipv4, ipv6 or both"],
-        ["IPv6 in ipv4", () => validateEdge({ zoneId: "z", records: { "a.example.com": { ipv4: "2001:db8::1" } } }), 'records.a.example.com.ipv4: "2001:db8::1" is not a single IPv4 address, e.g. "203.0.113.7"'],
-        ["a block as an address", () => validateEdge({ zoneId: "z", records: { "a.example.com": { ipv6: "2001:db8::/64" } } }), 'records.a.example.com.ipv6: "2001:db8::/64" is not a single IPv6 address'],
-        ["bad ssl mode", () => validateEdge({ zoneId: "z", sslMode: "flexible" as any }), 'sslMode: "flexible" is not allowed; use "strict" (recommended) or "full"'],
+        ["the README's placeholder zone id", () => validateEdge({ zoneId: "<zone id>" }), 'zoneId: "<zone id>" is not a Cloudflare zone id; copy the 32 lower-case hex digits from the zone\'s Overview page'],
+        ["an upper-case zone id", () => validateEdge({ zoneId: ZONE.toUpperCase() }), "is not a Cloudflare zone id"],
+        ["bad hostname", () => validateEdge({ zoneId: ZONE, records: { "Bad Host": { ipv4: "203.0.113.1" } } }), 'records: "Bad Host" is not a hostname'],
+        ["record without address", () => validateEdge({ zoneId: ZONE, records: { "a.example.com": {} } }), "records.a.example.com: give ipv4, ipv6 or both"],
+        ["IPv6 in ipv4", () => validateEdge({ zoneId: ZONE, records: { "a.example.com": { ipv4: "2001:db8::1" } } }), 'records.a.example.com.ipv4: "2001:db8::1" is not a single IPv4 address, e.g. "203.0.113.7"'],
+        ["a block as an address", () => validateEdge({ zoneId: ZONE, records: { "a.example.com": { ipv6: "2001:db8::/64" } } }), 'records.a.example.com.ipv6: "2001:db8::/64" is not a single IPv6 address'],
+        ["an IPv4-mapped AAAA", () => validateEdge({ zoneId: ZONE, records: { "a.example.com": { ipv6: "::ffff:c633:6407" } } }), 'records.a.example.com.ipv6: "::ffff:c633:6407" is an IPv4-mapped IPv6 form of 198.51.100.7'],
+        ["bad ssl mode", () => validateEdge({ zoneId: ZONE, sslMode: "flexible" as any }), 'sslMode: "flexible" is not allowed; use "strict" (recommended) or "full"'],
+        ["own certificate that is not PEM", () => validateEdge({ zoneId: ZONE, authenticatedOriginPulls: { certificate: "abc", privateKey: "-----BEGIN PRIVATE KEY-----" } }), "authenticatedOriginPulls.certificate: not a PEM certificate"],
+        ["own certificate without a key", () => validateEdge({ zoneId: ZONE, authenticatedOriginPulls: { certificate: "-----BEGIN CERTIFICATE-----" } as any }), "authenticatedOriginPulls: give true"],
     ])("%s", (_name, run, message) => {
         expect(run).toThrow(message);
     });
 
+    test("names that would collide are a validation error", () => {
+        // A block's name never collides with another block's, nor a record's with a record's;
+        // the check guards the whole component namespace all the same.
+        expect(() => validateEdge({ zoneId: ZONE, records: { "block-198.51.100.7": { ipv4: "203.0.113.1" } } }, "e")).not.toThrow();
+        const names = new Set<string>();
+        for (const v of ["2001:db8::1", "2001:db8:1::", "2001:db8::/48", "2001:db8::48", "198.51.100.0/24", "198.51.100.24"]) {
+            const t = validateBlockedSources([v])[0];
+            names.add(require("../components").blockResourceName("e", t.value));
+        }
+        expect(names.size).toBe(6);
+    });
+
     test("a validation error in the component registers no Cloudflare resource", () => {
         const before = resources.length;
-        expect(() => new CloudflareOriginEdge("bad", { zoneId: "z", blockedSources: ["10.0.0.0/8"] })).toThrow('blockedSources[0]: "10.0.0.0/8" is a /8');
-        expect(resources.slice(before).filter((r) => r.type.startsWith("cloudflare:index"))).toEqual([]);
+        expect(() => new CloudflareOriginEdge("bad", { zoneId: ZONE, blockedSources: ["10.0.0.0/8"] })).toThrow('blockedSources[0]: "10.0.0.0/8" is a /8');
+        expect(resources.slice(before).filter((r) => r.type.startsWith("cloudflare:index") || r.type.startsWith("tls:"))).toEqual([]);
     });
 });

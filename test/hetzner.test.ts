@@ -39,7 +39,7 @@ describe("HetznerOriginFirewall", () => {
     test("default web server: SSH from one trusted address, 443 from Cloudflare only", async () => {
         const fw = await deploy("web", { ssh: { sources: ["203.0.113.7"] } });
         expect(firewallInputs("web")).toEqual({
-            name: "web",
+            name: "web-75328fa4",
             rules: [ssh("22", ["203.0.113.7/32"]), https],
         });
         expect(await valueOf(fw.firewallId)).toBe("web-id");
@@ -60,7 +60,7 @@ describe("HetznerOriginFirewall", () => {
             labels: { app: "dashboard" },
         });
         expect(firewallInputs("dashboard")).toEqual({
-            name: "dashboard-fw",
+            name: "dashboard-fw-1064f7ae",
             labels: { app: "dashboard" },
             applyTos: [{ labelSelector: "app=dashboard" }],
             rules: [
@@ -77,11 +77,11 @@ describe("HetznerOriginFirewall", () => {
             ssh: { sources: ["::/0", "0.0.0.0/0"], port: 2222, allowFromAnywhere: true },
             allowPing: true,
             cloudflare: { ports: [8443, 443, 443], ranges: SAMPLE_RANGES },
-            applyTo: { serverIds: [42, 7], labelSelectors: ["role=web", "env=prod"] },
+            applyTo: { serverIds: [42, 7] },
         });
         expect(firewallInputs("open-ssh")).toEqual({
-            name: "open-ssh",
-            applyTos: [{ labelSelector: "env=prod" }, { labelSelector: "role=web" }, { server: 42 }, { server: 7 }],
+            name: "open-ssh-38057555",
+            applyTos: [{ server: 42 }, { server: 7 }],
             rules: [
                 ssh("2222", ["0.0.0.0/0", "::/0"]),
                 https,
@@ -223,7 +223,8 @@ describe("pure validation", () => {
     test.each<[string, () => unknown, string]>([
         ["empty label selector", () => toHetznerApplyTos({ labelSelectors: ["app=web", ""] }), 'applyTo.labelSelectors[1]: "" is empty; write a selector such as "app=dashboard"'],
         ["bad server id", () => toHetznerApplyTos({ serverIds: [-3] }), "applyTo.serverIds[0]: -3 is not a server id"],
-        ["name too long", () => validateHetznerNaming("n".repeat(129), {}), 'firewallName: "' + "n".repeat(129) + '" is 129 characters; Hetzner allows 1 to 128'],
+        ["name too long (9 characters are kept for the generation suffix)", () => validateHetznerNaming("n".repeat(120), {}), 'firewallName: "' + "n".repeat(120) + '" is 120 characters; use 1 to 119 (Hetzner allows 128, and 9 are kept for the generation suffix)'],
+        ["label selectors and server ids together", () => toHetznerApplyTos({ labelSelectors: ["app=web"], serverIds: [42] }), "applyTo: give labelSelectors or serverIds, not both"],
         ["reserved label prefix", () => validateHetznerNaming("fw", { "hetzner.cloud/x": "y" }), 'labels: key "hetzner.cloud/x" is not a Hetzner label key'],
         ["bad label value", () => validateHetznerNaming("fw", { app: "a b" }), 'labels.app: "a b" is not a Hetzner label value'],
     ])("%s", (_name, run, message) => {

@@ -27,7 +27,7 @@ const ETAG = "38f79d050aa027e3be3865e495dcc9bc";
 const expected: Record<string, unknown[]> = {
     "hetzner-web": [
         {
-            key: "web", provider: "hetzner", name: "web", attachment: ["label selector role=web"], cloudflareEtag: ETAG,
+            key: "web", provider: "hetzner", name: "web-b1c26021", attachment: ["label selector role=web"], cloudflareEtag: ETAG,
             rules: [
                 { direction: "in", protocol: "tcp", port: "2222", sources: WORLD, description: "SSH (2222) from trusted sources" },
                 cfRule("443", "HTTPS (443) from Cloudflare only"),
@@ -36,7 +36,7 @@ const expected: Record<string, unknown[]> = {
     ],
     "hetzner-dashboard": [
         {
-            key: "dashboard", provider: "hetzner", name: "dashboard", attachment: ["label selector app=dashboard"], cloudflareEtag: ETAG,
+            key: "dashboard", provider: "hetzner", name: "dashboard-18592de2", attachment: ["label selector app=dashboard"], cloudflareEtag: ETAG,
             rules: [
                 { direction: "in", protocol: "tcp", port: "22", sources: ["203.0.113.10/32", "2001:db8::10/128"], description: "SSH (22) from trusted sources" },
                 cfRule("443", "HTTPS (443) from Cloudflare only"),
@@ -76,10 +76,12 @@ describe("every stack in stacks/ through the real program", () => {
         expect(out.edge).toEqual(
             stack === "hetzner-web"
                 ? [
-                      "Authenticated Origin Pulls on",
+                      "Authenticated Origin Pulls certificate of the zone's own uploaded (web-edge-aop-cert)",
+                      "Authenticated Origin Pulls on (after the certificate upload)",
                       "DNS A www.example.com -> 203.0.113.20 (proxied)",
                       "DNS AAAA www.example.com -> 2001:db8::20 (proxied)",
-                      "block ipRange 198.51.100.0/24",
+                      "block ip_range 198.51.100.0/24",
+                      "origin-pull CA generated (web-edge-aop-ca): its PEM is the originPullCaPem output",
                       "zone setting ssl = strict",
                   ]
                 : [],
@@ -102,7 +104,7 @@ describe("npm run plan", () => {
             expect(r.code).toBe(0);
             expect(server.requests).toEqual(["/client/v4/ips"]);
             const lines = r.stdout.split("\n");
-            expect(lines).toContain('Firewall dashboard (hetzner, name "dashboard")');
+            expect(lines).toContain('Firewall dashboard (hetzner, name "dashboard-18592de2")');
             expect(lines).toContain("  attached to: label selector app=dashboard");
             expect(lines).toContain(`  Cloudflare etag: ${ETAG}`);
             expect(lines.find((l) => l.includes("9000"))?.split(/\s+/).filter(Boolean)).toEqual([
@@ -177,8 +179,10 @@ describe("stack config validation", () => {
         ["bad protocol", edit((c) => (c.firewalls.web.rules = [{ description: "x", protocol: "sctp", port: 1, sources: ["203.0.113.7"] }])), 'firewalls.web.rules[0].protocol: "sctp" must be "tcp", "udp" or "icmp"'],
         ["too many tags", edit((c) => (c.firewalls.api.tags = ["a", "b", "c", "d", "e", "f"])), "firewalls.api.tags: 6 tags given; a DigitalOcean firewall takes at most 5"],
         ["empty label selector", edit((c) => (c.firewalls.web.applyTo.labelSelectors = [""])), 'firewalls.web.applyTo.labelSelectors[0]: "" is empty'],
-        ["edge block with a /20", edit((c) => (c.firewalls.web.edge = { zoneId: "z", blockedSources: ["198.51.96.0/20"] })), 'firewalls.web.edge.blockedSources[0]: "198.51.96.0/20" is a /20; Cloudflare IP Access rules take single addresses, /16 or /24 for IPv4 and /32, /48 or /64 for IPv6'],
+        ["edge block with a /20", edit((c) => (c.firewalls.web.edge = { zoneId: "0123456789abcdef0123456789abcdef", blockedSources: ["198.51.96.0/20"] })), 'firewalls.web.edge.blockedSources[0]: "198.51.96.0/20" is a /20; Cloudflare IP Access rules take single addresses, /16 or /24 for IPv4 and /32, /48 or /64 for IPv6'],
         ["edge unknown key", edit((c) => (c.firewalls.web.edge = { zoneId: "z", ssl: "strict" })), 'firewalls.web.edge: unknown key "ssl"'],
+        ["the README's zone id placeholder fails the plan, not the deploy", edit((c) => (c.firewalls.web.edge = { zoneId: "<zone id>" })), 'firewalls.web.edge.zoneId: "<zone id>" is not a Cloudflare zone id'],
+        ["labelSelectors and serverIds together", edit((c) => (c.firewalls.web.applyTo = { labelSelectors: ["role=web"], serverIds: [42] })), "firewalls.web.applyTo: give labelSelectors or serverIds, not both; Hetzner refuses later changes to a server attached both ways (firewall_managed_by_label_selector)"],
         ["cloudflare ranges cannot come from config", edit((c) => (c.firewalls.web.cloudflare = { ranges: { ipv4: ["0.0.0.0/0"] } })), 'firewalls.web.cloudflare: unknown key "ranges"'],
     ])("%s", (_name, raw, message) => {
         expect(() => parseStackConfig(raw)).toThrow(message);
@@ -198,13 +202,21 @@ describe("scheduled refresh workflow", () => {
             expect([...job.strategy.matrix.stack].sort()).toEqual(listStacks());
             expect(job.concurrency).toEqual({ group: "pulumi-${{ matrix.stack }}", "cancel-in-progress": false });
             expect(job.steps.map((s: any) => s.run).filter(Boolean)).toContain("npm ci");
-            expect(job.env.PULUMI_BACKEND_URL).toBe("${{ secrets.PULUMI_BACKEND_URL }}");
+            // Secrets only where they are used: not at job level, not on npm ci (install scripts run there).
+            expect(job.env).toBeUndefined();
+            for (const step of job.steps) {
+                const usesSecrets = JSON.stringify(step).includes("secrets.");
+                expect(usesSecrets).toBe(String(step.uses).startsWith("pulumi/actions@"));
+            }
+            const pulumiStep = job.steps.find((s: any) => String(s.uses).startsWith("pulumi/actions@"));
+            expect(pulumiStep.env.PULUMI_BACKEND_URL).toBe("${{ secrets.PULUMI_BACKEND_URL }}");
+            expect(pulumiStep.env.CLOUDFLARE_API_TOKEN).toBe("${{ secrets.CLOUDFLARE_API_TOKEN }}");
         }
     });
 
     test("up with refresh, and a drift check with preview --expect-no-changes", () => {
         const up = wf.jobs.refresh.steps.find((s: any) => String(s.uses).startsWith("pulumi/actions@"));
-        expect(up.with).toMatchObject({ command: "up", "stack-name": "${{ matrix.stack }}", refresh: true });
+        expect(up.with).toMatchObject({ command: "up", "stack-name": "${{ matrix.stack }}", refresh: true, upsert: true });
         const drift = wf.jobs.drift.steps.find((s: any) => String(s.uses).startsWith("pulumi/actions@"));
         expect(drift.with).toMatchObject({ command: "preview", "expect-no-changes": true });
     });

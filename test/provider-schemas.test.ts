@@ -80,7 +80,7 @@ const dashboard: OriginPolicyArgs = {
 describe("Hetzner request schema", () => {
     test("the dashboard firewall is a valid create and set_rules body", () => {
         const rules = toHetznerRules(renderPolicy(validatePolicy(dashboard), SAMPLE_RANGES));
-        const body = hetznerBody("dashboard", rules, toHetznerApplyTos({ labelSelectors: ["app=dashboard"], serverIds: [42] }), { app: "dashboard" });
+        const body = hetznerBody("dashboard", rules, toHetznerApplyTos({ labelSelectors: ["app=dashboard"] }), { app: "dashboard" });
         expect(errorsOf(hcloudCreate, body)).toEqual([]);
         expect(errorsOf(hcloudSetRules, { rules: body.rules })).toEqual([]);
         expect(body.rules[1].source_ips).toEqual(CF_SOURCES);

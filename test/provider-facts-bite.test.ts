@@ -1,0 +1,18 @@
+// The facts check runs on every registration (jest.config.js), in
+// this process and in the program processes the tests start: a wrong value fails
+// the registration, and so the program, however it got there. (In its own process:
+// a failed registration ends in Pulumi's unhandled rejections, which jest cannot host.)
+import { execFile } from "child_process";
+import * as path from "path";
+import { promisify } from "util";
+
+test("the old ipRange spelling fails the registration itself, and nothing is recorded", async () => {
+    const out = await promisify(execFile)(process.execPath, ["-r", "ts-node/register/transpile-only", "test/fixtures/bad-access-rule.ts"], { cwd: path.join(__dirname, "..") }).then(
+        (r) => ({ code: 0, report: JSON.parse(r.stdout) }),
+        (e) => ({ code: e.code as number, report: JSON.parse(e.stdout) }),
+    );
+    expect(out.code).toBe(1);
+    expect(out.report.error).toContain('cloudflare:index/accessRule:AccessRule configuration.target: target "ipRange" is not one of ip, ip6, ip_range, asn, country');
+    expect(out.report.error).toContain("source: cloudflare/terraform-provider-cloudflare internal/services/access_rule/schema.go");
+    expect(out.report.names).not.toContain("wrong");
+});
