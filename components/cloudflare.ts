@@ -38,6 +38,8 @@ export interface FetchCloudflareRangesOptions {
      * same checks; they count towards the answer limits.
      */
     includeJdCloud?: boolean;
+    /** Called before each retry with the attempt number and why (for progress output). */
+    onRetry?: (attempt: number, reason: string) => void;
     /**
      * Raises the answer limits (see `DEFAULT_ANSWER_LIMITS`). Only for a genuine
      * growth of Cloudflare's network: the limits are what keeps a bad answer from
@@ -266,7 +268,7 @@ function isRetryable(error: AxiosError): boolean {
     return error.code !== AxiosError.ERR_BAD_RESPONSE && isNetworkError(error);
 }
 
-function makeClient(timeoutMs: number, retries: number, deadline: number): AxiosInstance {
+function makeClient(timeoutMs: number, retries: number, deadline: number, onRetry?: (attempt: number, reason: string) => void): AxiosInstance {
     const client = axios.create({
         timeout: timeoutMs,
         maxRedirects: 0, // redirects are checked by hand: only the same host is followed
@@ -282,6 +284,7 @@ function makeClient(timeoutMs: number, retries: number, deadline: number): Axios
         retries,
         shouldResetTimeout: true,
         retryCondition: isRetryable,
+        onRetry: (count, error) => onRetry?.(count, error.response ? `HTTP ${error.response.status}` : (error.code ?? error.message)),
         retryDelay: (count, error) => {
             const wait = retryAfterMs(error) ?? axiosRetry.exponentialDelay(count, error, 200);
             return Math.max(0, Math.min(wait, deadline - Date.now()));
@@ -300,7 +303,7 @@ function describeFailure(error: unknown, deadlineMs: number, timeoutMs: number):
     return `request failed: ${e.code ?? ""} ${e.message ?? String(error)}`.trim();
 }
 
-async function fetchOnce(options: Required<FetchCloudflareRangesOptions>): Promise<CloudflareRanges> {
+async function fetchOnce(options: Options): Promise<CloudflareRanges> {
     const url = checkUrl(options.url);
     if (options.includeJdCloud) url.searchParams.set("networks", "jdcloud");
     const source = url.toString();
@@ -313,7 +316,7 @@ async function fetchOnce(options: Required<FetchCloudflareRangesOptions>): Promi
             reject(new CloudflareRangesError(source, `no valid answer within the ${options.deadlineMs} ms deadline`));
         }, options.deadlineMs);
     });
-    const client = makeClient(options.timeoutMs, options.retries, deadline);
+    const client = makeClient(options.timeoutMs, options.retries, deadline, options.onRetry);
     const attempt = async (): Promise<CloudflareRanges> => {
         let target = url;
         let response: AxiosResponse<string>;
@@ -351,7 +354,9 @@ async function fetchOnce(options: Required<FetchCloudflareRangesOptions>): Promi
 
 const memo = new Map<string, Promise<CloudflareRanges>>();
 
-function withDefaults(options: FetchCloudflareRangesOptions = {}): Required<FetchCloudflareRangesOptions> {
+type Options = Required<Omit<FetchCloudflareRangesOptions, "onRetry">> & Pick<FetchCloudflareRangesOptions, "onRetry">;
+
+function withDefaults(options: FetchCloudflareRangesOptions = {}): Options {
     return {
         url: options.url ?? DEFAULT_CLOUDFLARE_IPS_URL,
         timeoutMs: options.timeoutMs ?? 10_000,
@@ -359,6 +364,7 @@ function withDefaults(options: FetchCloudflareRangesOptions = {}): Required<Fetc
         deadlineMs: options.deadlineMs ?? 60_000,
         includeJdCloud: options.includeJdCloud ?? false,
         answerLimits: options.answerLimits ?? {},
+        onRetry: options.onRetry,
     };
 }
 
@@ -370,7 +376,8 @@ function withDefaults(options: FetchCloudflareRangesOptions = {}): Required<Fetc
  */
 export function fetchCloudflareRanges(options?: FetchCloudflareRangesOptions): Promise<CloudflareRanges> {
     const full = withDefaults(options);
-    const key = JSON.stringify(full, (_, v) => (typeof v === "bigint" ? v.toString() : v));
+    // The progress callback is not part of what is asked for.
+    const key = JSON.stringify({ ...full, onRetry: undefined }, (_, v) => (typeof v === "bigint" ? v.toString() : v));
     let pending = memo.get(key);
     if (!pending) {
         pending = fetchOnce(full);

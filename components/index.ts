@@ -7,3 +7,5 @@ export * from "./hetzner";
 export * from "./digitalocean";
 export * from "./config";
 export * from "./cloudflare-edge";
+export * from "./nftables";
+export * from "./host-firewall";

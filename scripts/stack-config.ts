@@ -45,3 +45,17 @@ export function loadStackConfig(stack: string, root = ROOT): LoadedStack {
     }
     return { project, stack, config };
 }
+
+/** The project's own config of a stack, parsed as the program parses it (key without the project prefix). */
+export function projectConfigOf(loaded: LoadedStack): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(loaded.config)) {
+        if (!key.startsWith(`${loaded.project}:`)) continue;
+        try {
+            out[key.slice(loaded.project.length + 1)] = JSON.parse(value);
+        } catch {
+            out[key.slice(loaded.project.length + 1)] = value;
+        }
+    }
+    return out;
+}

@@ -1,0 +1,350 @@
+// Issue 15: the host firewall. Pure rendering and cross-renderer properties, the
+// command, cloud-init, the SSH delivery component under mocks, and real packets:
+// namespaces, veth pairs, nft and TCP connections (see helpers/netns.ts).
+import { execFile, spawn } from "child_process";
+import * as fc from "fast-check";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { promisify } from "util";
+import { parse } from "yaml";
+import { installMocks, valueOf } from "../scripts/mock-runtime";
+import { CF_SOURCES, SAMPLE_RANGES } from "./helpers/fixtures";
+import { CLIENTS, CONTAINER, Lab, SERVER } from "./helpers/netns";
+import { policyArb } from "./helpers/policy-arb";
+import { SAMPLE_ANSWER_PATH } from "./helpers/server";
+
+const resources = installMocks();
+import {
+    buildNftRuleset,
+    coverage,
+    HostFirewallOverSsh,
+    hostFirewallCloudInit,
+    mergeCidrs,
+    NFT_TABLE,
+    remoteApplyCommand,
+    remoteConfirmCommand,
+    renderNftables,
+    renderPolicy,
+    toCidr,
+    toDigitalOceanRules,
+    toHetznerRules,
+    validateEgress,
+    validatePolicy,
+} from "../components";
+
+const ROOT = path.join(__dirname, "..");
+const HOST_SCRIPT = path.join(ROOT, "host", "cof-host.sh");
+
+async function nftablesCmd(...args: string[]) {
+    return promisify(execFile)(process.execPath, ["-r", "ts-node/register/transpile-only", "scripts/nftables.ts", ...args], { cwd: ROOT }).then(
+        (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
+        (e) => ({ code: e.code as number, stdout: e.stdout as string, stderr: e.stderr as string }),
+    );
+}
+const rulesetOf = async (stack: string) => {
+    const r = await nftablesCmd("--stack", stack, "--ranges-file", SAMPLE_ANSWER_PATH);
+    if (r.code !== 0) throw new Error(r.stderr);
+    return r.stdout;
+};
+// The policy of stacks/Pulumi.hetzner-dashboard.yaml.
+const dashboard = { ssh: { sources: ["203.0.113.10", "2001:db8::10"] }, rules: [{ description: "Trading dashboard from trusted addresses", port: 9000, sources: ["203.0.113.10", "2001:db8::10"] }] };
+
+describe("rendering (pure)", () => {
+    test("one table of ours, sets for Cloudflare and each source list, policy drop, the basics, then the policy", () => {
+        const text = renderNftables(validatePolicy(dashboard), SAMPLE_RANGES);
+        const lines = text.split("\n").map((l) => l.trim());
+        expect(lines.slice(3, 6)).toEqual([`table inet ${NFT_TABLE}`, `delete table inet ${NFT_TABLE}`, `table inet ${NFT_TABLE} {`]);
+        // One table: declared (so the delete cannot fail), deleted and recreated, in one transaction.
+        expect(text.match(/^(delete )?table /gm)).toEqual(["table ", "delete table ", "table "]);
+        expect(lines).toContain("type filter hook input priority filter; policy drop;");
+        expect(lines).toContain("ct state established,related accept");
+        expect(lines).toContain("ct state invalid drop");
+        expect(lines).toContain('iif "lo" accept');
+        expect(lines.find((l) => l.includes("icmpv6 type"))).toContain("nd-neighbor-solicit, nd-neighbor-advert");
+        expect(lines.find((l) => l.includes("icmpv6 type"))).toContain("packet-too-big");
+        expect(lines.find((l) => l.startsWith("meta l4proto icmp icmp type"))).toBe("meta l4proto icmp icmp type { destination-unreachable, time-exceeded, parameter-problem } accept");
+        expect(text).not.toContain("echo-request"); // ping only with allowPing
+        const rules = lines.filter((l) => / accept comment /.test(l));
+        expect(rules).toEqual([
+            'tcp dport 22 ip saddr @ssh_v4 accept comment "SSH (22) from trusted sources"',
+            'tcp dport 22 ip6 saddr @ssh_v6 accept comment "SSH (22) from trusted sources"',
+            'tcp dport 443 ip saddr @cloudflare_v4 accept comment "HTTPS (443) from Cloudflare only"',
+            'tcp dport 443 ip6 saddr @cloudflare_v6 accept comment "HTTPS (443) from Cloudflare only"',
+            'tcp dport 9000 ip saddr @ssh_v4 accept comment "Trading dashboard from trusted addresses"',
+            'tcp dport 9000 ip6 saddr @ssh_v6 accept comment "Trading dashboard from trusted addresses"',
+        ]);
+        expect(lines.filter((l) => / return comment /.test(l))).toEqual(rules.map((r) => r.replace(/^tcp dport (\S+)/, "meta l4proto tcp ct original proto-dst $1").replace(" accept ", " return ")));
+        expect(buildNftRuleset(validatePolicy(dashboard), SAMPLE_RANGES).sets.find((s) => s.name === "cloudflare_v4")!.elements).toEqual(SAMPLE_RANGES.ipv4);
+    });
+
+    test("the same policy gives the same bytes; re-spelled input too", () => {
+        const a = renderNftables(validatePolicy(dashboard), SAMPLE_RANGES);
+        const b = renderNftables(validatePolicy({ ...dashboard, ssh: { sources: ["2001:DB8:0::10", "203.0.113.10/32", "203.0.113.10"] } }), SAMPLE_RANGES);
+        expect(b).toBe(a);
+    });
+
+    test("allowPing admits ICMP from anywhere, in both families", () => {
+        const lines = renderNftables(validatePolicy({ ...dashboard, allowPing: true }), SAMPLE_RANGES).split("\n").map((l) => l.trim());
+        expect(lines).toContain('meta l4proto icmp ip saddr @ping_v4 accept comment "ICMP (ping) from anywhere"');
+        expect(lines).toContain('meta l4proto ipv6-icmp ip6 saddr @ping_v6 accept comment "ICMP (ping) from anywhere"');
+    });
+
+    // What a renderer admits, per (protocol, port): the merged blocks of its sources.
+    const admitted = (triples: [string, string, string][]) => {
+        const by = new Map<string, string[]>();
+        for (const [proto, port, src] of triples) by.set(`${proto} ${port}`, [...(by.get(`${proto} ${port}`) ?? []), src]);
+        return Object.fromEntries([...by].map(([k, v]) => [k, mergeCidrs(v.map(toCidr)).map((c) => c.text)]).sort(([a], [b]) => (a < b ? -1 : 1)));
+    };
+
+    test("property: the host firewall admits exactly what the Hetzner and DigitalOcean firewalls admit", () => {
+        fc.assert(
+            fc.property(policyArb, (args) => {
+                const policy = validatePolicy(args);
+                const rendered = renderPolicy(policy, SAMPLE_RANGES);
+                const model = buildNftRuleset(policy, SAMPLE_RANGES);
+                const sets = Object.fromEntries(model.sets.map((s) => [s.name, s.elements]));
+                const host = admitted(model.rules.flatMap((r) => sets[r.set].map((s): [string, string, string] => [r.protocol, r.port ?? "-", s])));
+                const hetzner = admitted(toHetznerRules(rendered).flatMap((r) => r.sourceIps.map((s): [string, string, string] => [r.protocol, r.port ?? "-", s])));
+                const digitalocean = admitted(toDigitalOceanRules(rendered, validateEgress("deny-all")).inboundRules.flatMap((r) => r.sourceAddresses.map((s): [string, string, string] => [r.protocol, r.portRange ?? "-", s])));
+                expect(host).toEqual(hetzner);
+                expect(host).toEqual(digitalocean);
+                // Merging never widens: the same number of addresses either way.
+                for (const k of Object.keys(host)) expect(coverage(host[k].map(toCidr))).toEqual(coverage(hetzner[k].map(toCidr)));
+            }),
+            { numRuns: 100 },
+        );
+    });
+});
+
+describe("npm run nftables", () => {
+    test("prints the ruleset of the stack's firewall, byte-identical to the library's", async () => {
+        const out = await rulesetOf("hetzner-dashboard");
+        expect(out).toBe(renderNftables(validatePolicy(dashboard), SAMPLE_RANGES));
+    });
+
+    test.each<[string[], number, string]>([
+        [["--stack", "hetzner-web", "--firewall", "nope", "--ranges-file", SAMPLE_ANSWER_PATH], 1, 'nftables failed: stack hetzner-web has no firewall "nope" (firewalls: web)'],
+        [["--stack", "hetzner-web", "--ranges-file", "/nonexistent.json"], 1, "nftables failed: --ranges-file: /nonexistent.json does not exist"],
+        [["--stack", "hetzner-web", "--ranges-file", "/tmp"], 1, "nftables failed: --ranges-file: /tmp is a directory"],
+        [["--stack", "hetzner-web", "--bogus"], 2, "Unknown option '--bogus'"],
+        [[], 2, "usage: npm run nftables -- --stack <name>"],
+    ])("%j exits %d", async (args, code, message) => {
+        const r = await nftablesCmd(...args);
+        expect(r.code).toBe(code);
+        expect(r.stdout).toBe("");
+        expect(r.stderr).toContain(message);
+    });
+
+    test("a rejected saved answer names the file and prints nothing", async () => {
+        const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "cof-")), "answer.json");
+        fs.writeFileSync(file, JSON.stringify({ success: true, result: { ipv4_cidrs: ["0.0.0.0/1"], ipv6_cidrs: ["2400:cb00::/32"] } }));
+        const r = await nftablesCmd("--stack", "hetzner-web", "--ranges-file", file);
+        expect(r.code).toBe(1);
+        expect(r.stdout).toBe("");
+        expect(r.stderr).toContain(`nftables failed: Cloudflare IP ranges from ${file} rejected: result.ipv4_cidrs[0]: "0.0.0.0/1" is broader than /12`);
+        expect(r.stderr).not.toContain("retry later");
+    });
+});
+
+describe("delivery", () => {
+    test("cloud-init installs nftables, writes the ruleset and a boot unit that loads only our table", async () => {
+        const ruleset = renderNftables(validatePolicy(dashboard), SAMPLE_RANGES);
+        const text = await valueOf(hostFirewallCloudInit(ruleset));
+        expect(text.startsWith("#cloud-config\n")).toBe(true);
+        const doc = parse(text);
+        expect(doc.packages).toEqual(["nftables"]);
+        const files = Object.fromEntries(doc.write_files.map((f: any) => [f.path, f]));
+        expect(files["/etc/cloudflare-origin-firewall/ruleset.nft"].content).toBe(ruleset);
+        expect(files["/etc/systemd/system/cloudflare-origin-firewall.service"].content).toContain("ExecStart=/usr/sbin/nft -f /etc/cloudflare-origin-firewall/ruleset.nft");
+        expect(files["/etc/systemd/system/cloudflare-origin-firewall.service"].content).toContain("Before=network-pre.target");
+        expect(files["/var/lib/cloudflare-origin-firewall/cof-host.sh"].content).toBe(fs.readFileSync(HOST_SCRIPT, "utf8"));
+        expect(doc.runcmd).toEqual([["systemctl", "daemon-reload"], ["systemctl", "enable", "--now", "cloudflare-origin-firewall.service"]]);
+        expect(text).not.toContain("flush ruleset");
+    });
+
+    test("over SSH: apply then confirm on a second connection, re-run when the ruleset changes, bounded dials, key secret", async () => {
+        const seen: Record<string, any> = {};
+        const ruleset = renderNftables(validatePolicy(dashboard), SAMPLE_RANGES);
+        const host = new HostFirewallOverSsh("web1", { ruleset, connection: { host: "203.0.113.20", privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----" }, rollbackSeconds: 45 }, { transformations: [(a) => ((seen[a.name] = a), undefined)] });
+        await valueOf(host.confirm.urn);
+        const apply = resources.find((r) => r.name === "web1-apply")!.inputs;
+        const confirm = resources.find((r) => r.name === "web1-confirm")!.inputs;
+        const digest = await valueOf(host.rulesetDigest);
+        expect(apply.create).toBe(remoteApplyCommand(45));
+        expect(apply.create.endsWith("sh /var/lib/cloudflare-origin-firewall/cof-host.sh apply 45")).toBe(true);
+        expect(apply.stdin).toBe(ruleset);
+        expect(apply.triggers).toEqual([digest]);
+        expect(confirm.create).toBe(remoteConfirmCommand());
+        expect(confirm.triggers).toEqual([digest]);
+        // The connection carries the key, so the engine receives all of it as a secret.
+        const unwrap = (c: any) => c.value ?? c;
+        expect(apply.connection["4dabf18193072939515e22adb298388d"]).toBe("1b47061264138c4ac30d75fd1eb44270");
+        for (const c of [unwrap(apply.connection), unwrap(confirm.connection)]) {
+            expect(c).toMatchObject({ host: "203.0.113.20", port: 22, user: "root", dialErrorLimit: 2, perDialTimeout: 10 });
+        }
+        expect(seen["web1-confirm"].opts.dependsOn).toEqual([host.apply]);
+        expect(unwrap(apply.connection).privateKey).toBe("-----BEGIN OPENSSH PRIVATE KEY-----");
+        expect(() => new HostFirewallOverSsh("bad", { ruleset, connection: { host: "h" }, rollbackSeconds: 3 })).toThrow("rollbackSeconds: 3 must be a whole number from 10 to 600");
+    });
+});
+
+// ---------------------------------------------------------------- real packets
+const PORTS = [22, 80, 443, 2222, 3000, 9000];
+const TRUSTED: Record<string, { key: string; v4: string; v6: string }> = {
+    "hetzner-web": { key: "trusted", v4: "203.0.113.10", v6: "2001:db8::10" },
+    "hetzner-dashboard": { key: "trusted", v4: "203.0.113.10", v6: "2001:db8::10" },
+    "digitalocean-api": { key: "trusted", v4: "203.0.113.9", v6: "2001:db8::9" },
+};
+// Exactly the ports each client may reach, per stack and family, written out by hand from the stack files.
+const EXPECTED: Record<string, Record<string, { v4: number[]; v6: number[] }>> = {
+    "hetzner-web": { cloudflare: { v4: [443, 2222], v6: [443, 2222] }, trusted: { v4: [2222], v6: [2222] }, stranger: { v4: [2222], v6: [2222] } },
+    "hetzner-dashboard": { cloudflare: { v4: [443], v6: [443] }, trusted: { v4: [22, 9000], v6: [22, 9000] }, stranger: { v4: [], v6: [] } },
+    "digitalocean-api": { cloudflare: { v4: [80, 443], v6: [80, 443] }, trusted: { v4: [22], v6: [] }, stranger: { v4: [], v6: [] } },
+};
+
+describe("real packets: each shipped stack's ruleset in a server namespace", () => {
+    test.each(Object.keys(EXPECTED))("%s: exactly the admitted ports answer, over IPv4 and IPv6, from each client", async (stack) => {
+        const ruleset = await rulesetOf(stack);
+        const lab = Lab.create([CLIENTS.cloudflare, TRUSTED[stack], CLIENTS.stranger]);
+        try {
+            await lab.listen(lab.server, PORTS);
+            // Control: with no firewall every listener answers, so a closed port below means filtered.
+            expect(await lab.open(lab.clients.stranger, SERVER.v4, PORTS)).toEqual(PORTS);
+            await lab.nft(lab.server, ruleset);
+            for (const [client, expected] of Object.entries(EXPECTED[stack])) {
+                expect([client, "v4", await lab.open(lab.clients[client], SERVER.v4, PORTS)]).toEqual([client, "v4", expected.v4]);
+                expect([client, "v6", await lab.open(lab.clients[client], SERVER.v6, PORTS)]).toEqual([client, "v6", expected.v6]);
+            }
+        } finally {
+            lab.destroy();
+        }
+    }, 60_000);
+});
+
+describe("real packets: Docker, the server's own traffic, reloads", () => {
+    // A Docker-like setup: a nat table of its own (as Docker's) DNATs 3000 and 9000 to a container.
+    const DOCKERLIKE = `table ip dockerlike {
+        chain prerouting {
+            type nat hook prerouting priority dstnat; policy accept;
+            tcp dport { 3000, 9000 } dnat to ${CONTAINER.v4}:8080
+        }
+        chain postrouting {
+            type nat hook postrouting priority srcnat; policy accept;
+            ip saddr 172.17.0.0/16 oifname != "vd0" masquerade
+        }
+    }
+`;
+
+    test("a DNAT'd (published) port is held to the policy; containers, the server itself and loopback keep working", async () => {
+        const trusted = TRUSTED["hetzner-dashboard"];
+        const lab = Lab.create([CLIENTS.cloudflare, trusted, CLIENTS.stranger], { container: true });
+        try {
+            await lab.listen(lab.container!, [8080]);
+            await lab.listen(lab.server, [22, 443, 3000]);
+            await lab.listen(lab.clients.stranger, [8081]);
+            await lab.nft(lab.server, DOCKERLIKE);
+            // Control: without our table the published port is open to a stranger, as with ufw.
+            expect(await lab.open(lab.clients.stranger, SERVER.v4, [3000, 9000])).toEqual([3000, 9000]);
+            await lab.nft(lab.server, await rulesetOf("hetzner-dashboard"));
+            expect(await lab.open(lab.clients.stranger, SERVER.v4, [3000, 9000])).toEqual([]);
+            expect(await lab.open(lab.clients.trusted, SERVER.v4, [3000, 9000])).toEqual([9000]); // 9000 is admitted from the trusted address
+            expect(await lab.open(lab.clients.cloudflare, SERVER.v4, [3000, 9000])).toEqual([]);
+            // Traffic that containers start, the server's own outbound connections, loopback.
+            expect(await lab.open(lab.container!, CLIENTS.stranger.v4, [8081])).toEqual([8081]);
+            expect(await lab.open(lab.server, CLIENTS.stranger.v4, [8081])).toEqual([8081]);
+            expect(await lab.open(lab.server, CLIENTS.stranger.v6, [8081])).toEqual([8081]);
+            expect(await lab.open(lab.server, "127.0.0.1", [3000, 22])).toEqual([3000, 22]);
+            expect(await lab.open(lab.server, "::1", [3000])).toEqual([3000]);
+            // Only our table was replaced: the Docker-like table is still there.
+            expect(await lab.exec(lab.server, ["nft", "list", "tables"])).toBe(`table ip dockerlike\ntable inet ${NFT_TABLE}\n`);
+        } finally {
+            lab.destroy();
+        }
+    }, 60_000);
+
+    test("20 reloads while a Cloudflare client connects again and again: 0 failed connections", async () => {
+        const lab = Lab.create([CLIENTS.cloudflare]);
+        try {
+            const ruleset = await rulesetOf("hetzner-dashboard");
+            await lab.listen(lab.server, [443]);
+            await lab.nft(lab.server, ruleset);
+            const hammer = spawn("ip", ["netns", "exec", lab.clients.cloudflare, process.execPath, path.join(__dirname, "helpers", "hammer.js"), SERVER.v4, "443", "5000"], { stdio: ["ignore", "pipe", "inherit"] });
+            let out = "";
+            hammer.stdout!.on("data", (d) => (out += d));
+            const finished = new Promise<void>((resolve) => hammer.once("exit", () => resolve()));
+            while (!out.includes("started")) await new Promise((r) => setTimeout(r, 10));
+            for (let i = 0; i < 20; i++) await lab.nft(lab.server, ruleset);
+            const stillRunning = !out.includes("attempts");
+            let timer: NodeJS.Timeout | undefined;
+            await Promise.race([finished, new Promise((r) => (timer = setTimeout(r, 30_000)))]);
+            clearTimeout(timer);
+            hammer.kill("SIGKILL");
+            expect(stillRunning).toBe(true); // the reloads happened while it was connecting
+            const result = JSON.parse(out.split("\n")[1]);
+            expect(result.failed).toBe(0);
+            expect(result.attempts).toBeGreaterThan(100);
+        } finally {
+            lab.destroy();
+        }
+    }, 60_000);
+});
+
+describe("real packets: commit-confirm (host/cof-host.sh)", () => {
+    const trusted = TRUSTED["hetzner-dashboard"];
+    const lockout = renderNftables(validatePolicy({ ssh: { sources: ["198.18.0.1"] } }), SAMPLE_RANGES); // SSH only from elsewhere
+
+    test("apply + confirm from a new connection keeps and persists; apply without confirm rolls back by itself", async () => {
+        const lab = Lab.create([trusted]);
+        const state = fs.mkdtempSync(path.join(os.tmpdir(), "cof-state-"));
+        const env = { ...process.env, COF_STATE_DIR: state, COF_PERSIST: path.join(state, "persist", "ruleset.nft") };
+        const host = (args: string[], input?: string) => lab.exec(lab.server, ["sh", HOST_SCRIPT, ...args], { input, env, timeoutMs: 20_000 });
+        const sshOpen = async () => (await lab.open(lab.clients.trusted, SERVER.v4, [22])).length === 1;
+        try {
+            await lab.listen(lab.server, [22]);
+            const good = await rulesetOf("hetzner-dashboard");
+            // 1. The exact commands the SSH delivery sends, run as a shell would run them.
+            expect(await lab.exec(lab.server, ["sh", "-c", remoteApplyCommand(2, state)], { input: good, env })).toContain("rolls back in 2s unless confirmed");
+            expect(await sshOpen()).toBe(true);
+            expect(await lab.exec(lab.server, ["sh", "-c", remoteConfirmCommand(state)], { env })).toContain("confirmed");
+            await new Promise((r) => setTimeout(r, 3000));
+            expect(await sshOpen()).toBe(true); // confirmed: no rollback
+            expect(fs.readFileSync(env.COF_PERSIST, "utf8")).toBe(good);
+
+            // 2. A ruleset that locks the owner out, never confirmed (the confirming connection cannot be made).
+            await host(["apply", "2"], lockout);
+            expect(await sshOpen()).toBe(false);
+            await new Promise((r) => setTimeout(r, 3500));
+            expect(await sshOpen()).toBe(true); // rolled back by itself
+            expect(fs.existsSync(path.join(state, "rolled-back"))).toBe(true);
+            expect(fs.readFileSync(env.COF_PERSIST, "utf8")).toBe(good); // the lockout was never persisted
+            await expect(host(["confirm"])).rejects.toThrow("no rollback pending (it already ran: the previous ruleset is back in place)");
+
+            // 3. A ruleset nft refuses changes nothing.
+            await expect(host(["apply", "2"], "table inet cloudflare_origin_firewall { chain input { bogus } }")).rejects.toThrow("the new ruleset does not load; nothing was changed");
+            expect(await sshOpen()).toBe(true);
+        } finally {
+            lab.destroy();
+        }
+    }, 60_000);
+
+    test("first delivery to a host without our table: rollback removes the table again", async () => {
+        const lab = Lab.create([trusted]);
+        const state = fs.mkdtempSync(path.join(os.tmpdir(), "cof-state-"));
+        const env = { ...process.env, COF_STATE_DIR: state, COF_PERSIST: path.join(state, "p.nft") };
+        try {
+            await lab.exec(lab.server, ["sh", HOST_SCRIPT, "apply", "1"], { input: lockout, env });
+            expect(await lab.exec(lab.server, ["nft", "list", "tables"])).toBe(`table inet ${NFT_TABLE}\n`);
+            await new Promise((r) => setTimeout(r, 2500));
+            expect(await lab.exec(lab.server, ["nft", "list", "tables"])).toBe("");
+        } finally {
+            lab.destroy();
+        }
+    }, 30_000);
+});
+
+test("the Cloudflare client address used in the packet tests is inside Cloudflare's ranges, the others are not", () => {
+    const inCf = (a: string) => CF_SOURCES.map(toCidr).some((c) => require("../components").cidrContains(c, toCidr(a)));
+    expect(inCf(CLIENTS.cloudflare.v4) && inCf(CLIENTS.cloudflare.v6)).toBe(true);
+    expect(inCf(CLIENTS.stranger.v4) || inCf(CLIENTS.stranger.v6)).toBe(false);
+});
