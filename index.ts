@@ -12,7 +12,11 @@ import {
     DigitalOceanOriginFirewall,
     fetchCloudflareRanges,
     HetznerOriginFirewall,
+    hostFirewallCloudInit,
+    HostFirewallOverSsh,
     parseStackConfig,
+    renderNftables,
+    validatePolicy,
 } from "./components";
 
 /** This project's config keys (without the "project:" prefix), values parsed as Pulumi stores them. */
@@ -41,6 +45,29 @@ export = async () => {
         const args = { ...fw, cloudflare: { ...fw.cloudflare, ranges } };
         const component = fw.provider === "hetzner" ? new HetznerOriginFirewall(name, args) : new DigitalOceanOriginFirewall(name, args);
         const edge = fw.edge ? new CloudflareOriginEdge(`${name}-edge`, fw.edge) : undefined;
+        // The same policy as a host firewall: always an output (and cloud-init user
+        // data for new servers); delivered over SSH where the stack asks for it.
+        const hostRuleset = renderNftables(validatePolicy(fw), ranges);
+        const ssh = fw.hostFirewall?.overSsh;
+        if (ssh && process.env.CI && ssh.deliverInCi !== true) {
+            pulumi.log.warn(
+                `firewalls.${name}.hostFirewall: not delivered over SSH because CI is set (a CI runner is not a trusted SSH source); ` +
+                    "deploy from a trusted machine, or set hostFirewall.overSsh.deliverInCi: true on a self-hosted runner at a trusted address",
+            );
+        } else if (ssh) {
+            for (const host of ssh.hosts) {
+                new HostFirewallOverSsh(`${name}-host-${host}`, {
+                    ruleset: hostRuleset,
+                    connection: {
+                        host,
+                        user: ssh.user,
+                        port: ssh.port ?? fw.ssh.port ?? 22,
+                        ...(config.sshPrivateKey ? { privateKey: pulumi.secret(config.sshPrivateKey) } : { agentSocketPath: process.env.SSH_AUTH_SOCK }),
+                    },
+                    rollbackSeconds: fw.hostFirewall?.rollbackSeconds,
+                });
+            }
+        }
         return [
             name,
             {
@@ -50,6 +77,8 @@ export = async () => {
                 ruleCount: component.ruleCount,
                 edgeRecords: edge ? Object.keys(edge.records) : [],
                 ...(edge?.originPullCaPem ? { originPullCaPem: edge.originPullCaPem } : {}),
+                hostRuleset,
+                hostCloudInit: hostFirewallCloudInit(hostRuleset),
             },
         ] as const;
     });

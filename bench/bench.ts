@@ -20,6 +20,7 @@ import {
     DigitalOceanOriginFirewall,
     fetchCloudflareRanges,
     HetznerOriginFirewall,
+    renderNftables,
     renderPolicy,
     toDigitalOceanRules,
     toHetznerRules,
@@ -190,7 +191,60 @@ async function fleetScale() {
     record(`firewalls to protect ${servers} Droplets by tag`, count("digitalocean:"), "firewalls", "1", count("digitalocean:") === 1);
 }
 
+/** The host firewall in a network namespace: reload safety and load time (needs root, nft, ip). */
+async function hostFirewall() {
+    const { CLIENTS, Lab, netnsUnavailable, SERVER } = await import("../test/helpers/netns");
+    const reason = netnsUnavailable();
+    if (reason) {
+        console.error(`host firewall figures skipped: ${reason}`);
+        return;
+    }
+    const cf = { ipv4: SAMPLE.result.ipv4_cidrs, ipv6: SAMPLE.result.ipv6_cidrs };
+    const today = renderNftables(validatePolicy({ ssh: { sources: ["203.0.113.10", "2001:db8::10"] } }), cf);
+    // The largest policy a provider takes: DigitalOcean, 47 inbound rules of 1000 addresses + 3 egress = 50 rules.
+    const block = (r: number) => Array.from({ length: 1000 }, (_, i) => `${45 + Math.floor(r / 4)}.${(r % 4) * 64 + Math.floor(i / 250)}.${(i % 250) + 1}.0/24`);
+    const largestArgs = {
+        ssh: { sources: block(0) },
+        rules: Array.from({ length: 45 }, (_, r) => ({ description: `r${r}`, port: 10000 + r, sources: block(r + 1) })),
+    };
+    const largestPolicy = validatePolicy(largestArgs);
+    const doRules = toDigitalOceanRules(renderPolicy(largestPolicy, cf), validateEgress(undefined));
+    const largest = renderNftables(largestPolicy, cf);
+    const lab = Lab.create([CLIENTS.cloudflare]);
+    try {
+        const loadMs = async (text: string) => {
+            const times: number[] = [];
+            for (let r = 0; r < RUNS; r++) {
+                const t0 = process.hrtime.bigint();
+                await lab.nft(lab.server, text);
+                times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+            }
+            return median(times);
+        };
+        record("host firewall: ruleset load time, today's ranges (median)", Math.round(await loadMs(today)), "ms", "-", true);
+        const addresses = doRules.inboundRules.reduce((n, r) => n + r.sourceAddresses.length, 0);
+        record(`host firewall: ruleset load time, largest provider policy (${doRules.inboundRules.length + doRules.outboundRules.length} DigitalOcean rules, ${addresses} addresses)`, Math.round(await loadMs(largest)), "ms", "-", true);
+        // Reloads while a Cloudflare client connects again and again.
+        await lab.nft(lab.server, today);
+        await lab.listen(lab.server, [443]);
+        const { spawn } = await import("child_process");
+        const reloads = 20;
+        const hammer = spawn("ip", ["netns", "exec", lab.clients.cloudflare, process.execPath, path.join(__dirname, "..", "test", "helpers", "hammer.js"), SERVER.v4, "443", "4000"], { stdio: ["ignore", "pipe", "inherit"] });
+        let out = "";
+        hammer.stdout!.on("data", (d) => (out += d));
+        const done = new Promise<void>((r) => hammer.once("exit", () => r()));
+        while (!out.includes("started")) await new Promise((r) => setTimeout(r, 10));
+        for (let i = 0; i < reloads; i++) await lab.nft(lab.server, today);
+        await done;
+        const result = JSON.parse(out.split("\n")[1]);
+        record(`host firewall: admitted connections failed during ${reloads} reloads (of ${result.attempts})`, result.failed, "failed", "0", result.failed === 0);
+    } finally {
+        lab.destroy();
+    }
+}
+
 async function main() {
+    await hostFirewall();
     await requestsPerRun();
     await spuriousDiffs();
     await componentOverhead();

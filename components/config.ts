@@ -8,6 +8,7 @@ import { cloudflareUrlProblem } from "./cloudflare";
 import { validateEdge } from "./cloudflare-edge";
 import { validateDigitalOceanPlacement, validateEgress } from "./digitalocean";
 import { toHetznerApplyTos, validateHetznerNaming } from "./hetzner";
+import { toCidr } from "./cidr";
 import { validatePolicy } from "./policy";
 
 const port = z.number({ error: "is not a port; use a whole number from 1 to 65535" }).int("is not a port; use a whole number from 1 to 65535").min(1, "is not a port; use a whole number from 1 to 65535").max(65535, "is not a port; use a whole number from 1 to 65535");
@@ -34,6 +35,27 @@ const common = {
             authenticatedOriginPulls: z.boolean().optional(),
             sslMode: z.enum(["strict", "full"], { error: 'must be "strict" or "full"' }).optional(),
             blockedSources: addresses.optional(),
+        })
+        .optional(),
+    /** The host firewall (nftables): delivered over SSH at each deploy, with commit-confirm. */
+    hostFirewall: z
+        .strictObject({
+            overSsh: z
+                .strictObject({
+                    hosts: z.array(z.string(), { error: "must be a list of host addresses or names" }).min(1, "must list at least one host"),
+                    user: z.string().optional(),
+                    port: port.optional(),
+                    deliverInCi: z.boolean().optional(),
+                })
+                .optional(),
+            rollbackSeconds: z.number().int().min(10, "must be 10 to 600 seconds").max(600, "must be 10 to 600 seconds").optional(),
+        })
+        .optional(),
+    /** Addresses of the servers behind this firewall, for `npm run audit` and the scheduled audit. */
+    audit: z
+        .strictObject({
+            hosts: z.array(z.string(), { error: "must be a list of server addresses" }).min(1, "must list at least one server address"),
+            ports: z.string().optional(),
         })
         .optional(),
 };
@@ -71,6 +93,8 @@ export const stackConfigSchema = z.strictObject({
             if (problem) ctx.addIssue({ code: "custom", message: `is refused: ${problem}` });
         })
         .optional(),
+    /** Private key for the host firewall's SSH delivery; set it with `pulumi config set --secret sshPrivateKey`. */
+    sshPrivateKey: z.string().optional(),
 });
 
 export type StackConfig = z.infer<typeof stackConfigSchema>;
@@ -125,6 +149,14 @@ export function parseStackConfig(raw: Record<string, unknown>): StackConfig {
             }
         } catch (e) {
             throw new ConfigError(`firewalls.${name}.${(e as Error).message}`);
+        }
+        for (const [i, host] of (fw.audit?.hosts ?? []).entries()) {
+            try {
+                const c = toCidr(host);
+                if (c.prefix !== (c.family === 4 ? 32 : 128) || host.includes("/")) throw new Error("a block");
+            } catch {
+                throw new ConfigError(`firewalls.${name}.audit.hosts[${i}]: ${JSON.stringify(host)} is not a single IPv4 or IPv6 address; give each server address to check, e.g. "203.0.113.20"`);
+            }
         }
         if (fw.edge) {
             try {

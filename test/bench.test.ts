@@ -21,6 +21,9 @@ test("npm run bench prints every figure and writes results.json", async () => {
         "time to reject, never-answering server, deadlineMs 500",
         "firewalls to protect 1000 Hetzner servers by label selector",
         "firewalls to protect 1000 Droplets by tag",
+        "host firewall: ruleset load time, today's ranges (median)",
+        "host firewall: ruleset load time, largest provider policy (50 DigitalOcean rules, 46022 addresses)",
+        "host firewall: admitted connections failed during 20 reloads",
     ];
     for (const m of metrics) expect(stdout).toContain(m);
     const results = JSON.parse(fs.readFileSync(path.join(root, "bench", "results.json"), "utf8"));
@@ -31,4 +34,6 @@ test("npm run bench prints every figure and writes results.json", async () => {
     expect(byMetric["distinct resource inputs from 20 re-spelled answers"]).toBe(1);
     expect(byMetric["firewalls to protect 1000 Hetzner servers by label selector"]).toBe(1);
     expect(byMetric["firewalls to protect 1000 Droplets by tag"]).toBe(1);
+    const reloads = results.figures.find((f: any) => f.metric.startsWith("host firewall: admitted connections failed during 20 reloads"));
+    expect(reloads.value).toBe(0);
 }, 120000);

@@ -348,3 +348,60 @@ test("the Cloudflare client address used in the packet tests is inside Cloudflar
     expect(inCf(CLIENTS.cloudflare.v4) && inCf(CLIENTS.cloudflare.v6)).toBe(true);
     expect(inCf(CLIENTS.stranger.v4) || inCf(CLIENTS.stranger.v6)).toBe(false);
 });
+
+describe("the program: host firewall per stack", () => {
+    const runProgram = async (config: object, env: NodeJS.ProcessEnv) => {
+        const { startServer } = await import("./helpers/server");
+        const server = await startServer();
+        const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "cof-")), "config.json");
+        fs.writeFileSync(file, JSON.stringify(config));
+        try {
+            return await promisify(execFile)(process.execPath, ["-r", "ts-node/register/transpile-only", "test/fixtures/run-program.ts", file, server.url], { cwd: ROOT, env }).then(
+                (r) => ({ code: 0, stderr: r.stderr, report: JSON.parse(r.stdout) }),
+                (e) => ({ code: e.code as number, stderr: e.stderr as string, report: JSON.parse(e.stdout) }),
+            );
+        } finally {
+            await server.close();
+        }
+    };
+    const config = {
+        firewalls: {
+            dash: {
+                provider: "hetzner",
+                ssh: { sources: ["203.0.113.10"], port: 2222 },
+                applyTo: { labelSelectors: ["app=dashboard"] },
+                hostFirewall: { overSsh: { hosts: ["203.0.113.30", "2001:db8::30"] }, rollbackSeconds: 30 },
+            },
+        },
+    };
+    const withoutCi = () => Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== "CI"));
+
+    test("over SSH from a trusted machine: apply and confirm per host, on the policy's SSH port; ruleset and cloud-init as outputs", async () => {
+        const r = await runProgram(config, withoutCi());
+        expect(r.code).toBe(0);
+        const commands = r.report.resources.filter((x: any) => x.type === "command:remote:Command");
+        expect(commands.map((x: any) => x.name).sort()).toEqual([
+            "dash-host-2001:db8::30-apply", "dash-host-2001:db8::30-confirm", "dash-host-203.0.113.30-apply", "dash-host-203.0.113.30-confirm",
+        ]);
+        const apply = commands.find((x: any) => x.name === "dash-host-203.0.113.30-apply").inputs;
+        expect(apply.connection.value ?? apply.connection).toMatchObject({ host: "203.0.113.30", port: 2222, user: "root", dialErrorLimit: 2, perDialTimeout: 10 });
+        expect(apply.create).toBe(remoteApplyCommand(30));
+        const ruleset = renderNftables(validatePolicy(config.firewalls.dash), SAMPLE_RANGES);
+        expect(apply.stdin).toBe(ruleset);
+        expect(r.report.outputs.firewalls.dash.hostRuleset).toBe(ruleset);
+        expect(parse(r.report.outputs.firewalls.dash.hostCloudInit).packages).toEqual(["nftables"]);
+    }, 60_000);
+
+    test("with CI set, nothing is delivered over SSH, and the log says why", async () => {
+        const r = await runProgram(config, { ...withoutCi(), CI: "true" });
+        expect(r.code).toBe(0);
+        expect(r.report.types).not.toContain("command:remote:Command");
+        expect(r.stderr).toContain("firewalls.dash.hostFirewall: not delivered over SSH because CI is set (a CI runner is not a trusted SSH source)");
+    }, 60_000);
+
+    test("deliverInCi: true delivers from a (self-hosted, trusted) runner", async () => {
+        const ci = { firewalls: { dash: { ...config.firewalls.dash, hostFirewall: { overSsh: { hosts: ["203.0.113.30"], deliverInCi: true } } } } };
+        const r = await runProgram(ci, { ...withoutCi(), CI: "true" });
+        expect(r.report.types.filter((t: string) => t === "command:remote:Command")).toHaveLength(2);
+    }, 60_000);
+});

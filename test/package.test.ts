@@ -15,5 +15,5 @@ test("importable by name with typings, exposing the documented API", () => {
         expect(typeof lib[name]).toBe("function");
     }
     const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "package.json"), "utf8"));
-    expect(Object.keys(pkg.peerDependencies).sort()).toEqual(["@pulumi/cloudflare", "@pulumi/digitalocean", "@pulumi/hcloud", "@pulumi/pulumi", "@pulumi/tls"]);
+    expect(Object.keys(pkg.peerDependencies).sort()).toEqual(["@pulumi/cloudflare", "@pulumi/command", "@pulumi/digitalocean", "@pulumi/hcloud", "@pulumi/pulumi", "@pulumi/tls"]);
 });

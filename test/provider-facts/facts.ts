@@ -32,6 +32,7 @@ const TLS_KEY = "tls:index/privateKey:PrivateKey";
 const TLS_SELF = "tls:index/selfSignedCert:SelfSignedCert";
 const TLS_CSR = "tls:index/certRequest:CertRequest";
 const TLS_SIGNED = "tls:index/locallySignedCert:LocallySignedCert";
+const COMMAND = "command:remote:Command";
 
 const TF_HCLOUD = "hetznercloud/terraform-provider-hcloud";
 const TF_CF = "cloudflare/terraform-provider-cloudflare";
@@ -165,6 +166,13 @@ export const FACTS: Fact[] = [
     })),
     { type: TLS_SELF, field: "subject", rule: "a CA certificate needs at least one distinguished name", source: `${TF_TLS} internal/provider/common_cert.go createCertificate ("Must contain at least one Distinguished Name when creating Certificate Authority")`,
         check: (i) => bad(i.isCaCertificate === true && !(i.subject && Object.values(i.subject).some((v) => v)), "CA without a subject") },
+    { type: COMMAND, field: "connection", rule: "host required; dialErrorLimit and perDialTimeout positive integers", source: "pulumi/pulumi-command provider/pkg/provider/remote/connection.go (Connection: host required, dialErrorLimit default 10, perDialTimeout default 15)",
+        check: (i) => {
+            const c = i.connection?.value ?? i.connection;
+            return bad(!c?.host, "no host") ?? bad(!(Number.isInteger(c.dialErrorLimit) && c.dialErrorLimit > 0 && Number.isInteger(c.perDialTimeout) && c.perDialTimeout > 0), "unbounded dials");
+        } },
+    { type: COMMAND, field: "logging", rule: "one of stdout, stderr, stdoutAndStderr, none", source: "pulumi/pulumi-command provider/pkg/provider/remote/logging.go (Logging: stdout, stderr, stdoutAndStderr, none)",
+        check: (i) => (i.logging === undefined ? undefined : oneOf(["stdout", "stderr", "stdoutAndStderr", "none"], i.logging, "logging")) },
     { type: TLS_CSR, field: "privateKeyPem", rule: "required (or its write-only twin)", source: `${TF_TLS} internal/provider/resource_cert_request.go`,
         check: (i) => bad(i.privateKeyPem === undefined && i.privateKeyPemWo === undefined, "no private key") },
 ];
@@ -180,4 +188,4 @@ export function checkRegistration(type: string, inputs: Record<string, any>): st
 }
 
 /** Resource types this package registers; each must have facts. */
-export const REGISTERED_TYPES = [HCLOUD, DO, DNS, ACCESS, ZONE_SETTING, AOP_SETTINGS, AOP_CERT, TLS_KEY, TLS_SELF, TLS_CSR, TLS_SIGNED];
+export const REGISTERED_TYPES = [HCLOUD, DO, DNS, ACCESS, ZONE_SETTING, AOP_SETTINGS, AOP_CERT, TLS_KEY, TLS_SELF, TLS_CSR, TLS_SIGNED, COMMAND];
