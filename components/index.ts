@@ -9,3 +9,4 @@ export * from "./config";
 export * from "./cloudflare-edge";
 export * from "./nftables";
 export * from "./host-firewall";
+export * from "./trace";

@@ -4,7 +4,7 @@
  * files only translate `PolicyRule`s into their own resource inputs.
  */
 import type * as pulumi from "@pulumi/pulumi";
-import { Cidr, CidrError, coverage, describeCoverage, isBroad, toCidr, uniqueSorted, userCidr } from "./cidr";
+import { Cidr, cidrContains, CidrError, coverage, describeCoverage, isBroad, toCidr, uniqueSorted, userCidr } from "./cidr";
 import type { CloudflareRanges } from "./cloudflare";
 
 /** Who may reach SSH. */
@@ -325,4 +325,23 @@ export function checkRuleCount(count: number, max: number, provider: string, hin
     if (count > max) {
         throw new PolicyError(`${provider}: this policy renders ${count} rules, more than the ${max} a ${provider} firewall allows; ${hint}`);
     }
+}
+
+/**
+ * The one place that answers "does the policy let this address reach this port?":
+ * the rendered rules (the same ones every provider and the host firewall get) that
+ * admit `address` on `protocol`/`port`. Empty when none does. Used by the audit and
+ * the lockout guard.
+ */
+export function rulesAdmitting(rules: readonly PolicyRule[], protocol: Protocol, port: number | undefined, address: Cidr): PolicyRule[] {
+    return rulesOnPort(rules, protocol, port).filter((r) => r.sources.some((s) => cidrContainsText(s, address)));
+}
+
+/** The rendered rules that cover `protocol`/`port`, whoever they admit. */
+export function rulesOnPort(rules: readonly PolicyRule[], protocol: Protocol, port: number | undefined): PolicyRule[] {
+    return rules.filter((r) => r.protocol === protocol && (protocol === "icmp" || (port !== undefined && portInSpec(port, r.port))));
+}
+
+function cidrContainsText(block: string, address: Cidr): boolean {
+    return cidrContains(toCidr(block), address);
 }

@@ -139,6 +139,17 @@ export class Lab {
         });
     }
 
+    /** Starts a helper script in a namespace and resolves with its first line of output. */
+    async start(ns: string, script: string, args: string[]): Promise<string> {
+        const child = spawn("ip", ["netns", "exec", ns, process.execPath, path.join(HELPERS, script), ...args], { stdio: ["ignore", "pipe", "inherit"] });
+        this.procs.push(child);
+        return new Promise<string>((resolve, reject) => {
+            const t = setTimeout(() => reject(new Error(`${script} in ${ns} did not start within 5 s`)), 5000);
+            child.stdout!.once("data", (d) => (clearTimeout(t), resolve(String(d).trim())));
+            child.once("exit", (code) => (clearTimeout(t), reject(new Error(`${script} in ${ns} exited with ${code}`))));
+        });
+    }
+
     /** Which of `ports` on `host` answer from namespace `ns` (each connection bounded). */
     async probe(ns: string, host: string, ports: number[], timeoutMs = 1500): Promise<Record<number, boolean>> {
         return JSON.parse(await this.exec(ns, [process.execPath, path.join(HELPERS, "probe.js"), host, ports.join(","), String(timeoutMs)], { timeoutMs: timeoutMs + 10_000 }));
