@@ -214,6 +214,18 @@ describe("scheduled refresh workflow", () => {
         }
     });
 
+    test("after up, the audit scans each stack's servers (no secrets), and every stack declares them", () => {
+        const steps = wf.jobs.refresh.steps;
+        const up = steps.findIndex((s: any) => String(s.uses).startsWith("pulumi/actions@"));
+        const audit = steps.findIndex((s: any) => String(s.run ?? "").includes("npm run audit -- --stack \"${{ matrix.stack }}\""));
+        expect(audit).toBeGreaterThan(up);
+        expect(JSON.stringify(steps[audit])).not.toContain("secrets.");
+        for (const stack of listStacks()) {
+            const fws = parseStackConfig(JSON.parse(JSON.stringify({ firewalls: JSON.parse(loadStackConfig(stack).config["cloudflare-origin-firewall:firewalls"]) }))).firewalls;
+            for (const fw of Object.values(fws)) expect(fw.audit?.hosts.length).toBeGreaterThan(0);
+        }
+    });
+
     test("up with refresh, and a drift check with preview --expect-no-changes", () => {
         const up = wf.jobs.refresh.steps.find((s: any) => String(s.uses).startsWith("pulumi/actions@"));
         expect(up.with).toMatchObject({ command: "up", "stack-name": "${{ matrix.stack }}", refresh: true, upsert: true });
