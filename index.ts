@@ -8,9 +8,15 @@
 // this program never reads or logs them.
 import * as pulumi from "@pulumi/pulumi";
 import {
+    checkLockout,
     CloudflareOriginEdge,
     DigitalOceanOriginFirewall,
     fetchCloudflareRanges,
+    fetchPublicAddress,
+    isLoopbackUrl,
+    lockoutGuardMode,
+    renderPolicy,
+    resolvePolicyNames,
     HetznerOriginFirewall,
     hostFirewallCloudInit,
     HostFirewallOverSsh,
@@ -34,14 +40,45 @@ function projectConfig(): Record<string, unknown> {
     return out;
 }
 
+/** This machine's public addresses (IPv4 and IPv6 where it has them), or why none could be learned. */
+async function deployerAddresses(url: string | undefined): Promise<{ addresses: string[]; problem?: string }> {
+    const asks = url && isLoopbackUrl(url) ? [fetchPublicAddress({ url })] : ([4, 6] as const).map((family) => fetchPublicAddress({ url, family }));
+    const settled = await Promise.allSettled(asks);
+    const addresses = settled.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
+    const problem = [...new Set(settled.flatMap((r) => (r.status === "rejected" ? [(r.reason as Error).message] : [])))].join("; ");
+    return { addresses: [...new Set(addresses)], problem: problem || undefined };
+}
+
 export = async () => {
     const config = parseStackConfig(projectConfig());
+    const guard = lockoutGuardMode(config.lockoutGuard);
 
-    // One fetch per run, shared by every firewall, awaited before anything is
-    // registered: a rejected answer fails the run with nothing changed.
-    const ranges = await fetchCloudflareRanges(config.cloudflareUrl ? { url: config.cloudflareUrl } : undefined);
+    // Everything that can fail is awaited before the first resource: one Cloudflare
+    // fetch shared by every firewall, the DNS names among the sources, and this
+    // machine's address for the lockout guard. Any failure ends the run with nothing
+    // changed.
+    const [ranges, resolved, deployer] = await Promise.all([
+        fetchCloudflareRanges(config.cloudflareUrl ? { url: config.cloudflareUrl } : undefined),
+        Promise.all(Object.values(config.firewalls).map((fw) => resolvePolicyNames(fw, { dnsServers: config.dnsServers }))),
+        guard === "off" ? { addresses: [] } : config.deployerAddress ? { addresses: [config.deployerAddress] } : deployerAddresses(config.traceUrl),
+    ]);
+    const firewalls = Object.keys(config.firewalls).map((name, i) => [name, resolved[i].args, resolved[i].names] as const);
 
-    const created = Object.entries(config.firewalls).map(([name, fw]) => {
+    // Names are judged once resolved (a name that resolves to something broad is
+    // broad), and no firewall may lock the deployer out of SSH.
+    for (const [name, fw] of firewalls) {
+        let policy;
+        try {
+            policy = validatePolicy(fw);
+        } catch (e) {
+            throw new Error(`firewalls.${name}.${(e as Error).message} (after resolving DNS names)`);
+        }
+        const verdict = checkLockout(name, renderPolicy(policy, ranges), policy.ssh.port, deployer.addresses, guard, "problem" in deployer ? deployer.problem : undefined);
+        if (verdict.level === "error") throw new Error(verdict.message);
+        if (verdict.level === "warn" || verdict.level === "unchecked") pulumi.log.warn(verdict.message);
+    }
+
+    const created = firewalls.map(([name, fw, names]) => {
         const args = { ...fw, cloudflare: { ...fw.cloudflare, ranges } };
         const component = fw.provider === "hetzner" ? new HetznerOriginFirewall(name, args) : new DigitalOceanOriginFirewall(name, args);
         const edge = fw.edge ? new CloudflareOriginEdge(`${name}-edge`, fw.edge) : undefined;
@@ -79,6 +116,7 @@ export = async () => {
                 ...(edge?.originPullCaPem ? { originPullCaPem: edge.originPullCaPem } : {}),
                 hostRuleset,
                 hostCloudInit: hostFirewallCloudInit(hostRuleset),
+                resolvedNames: Object.fromEntries(names.map((n) => [n.name, n.addresses])),
             },
         ] as const;
     });

@@ -9,6 +9,8 @@ import { validateEdge } from "./cloudflare-edge";
 import { validateDigitalOceanPlacement, validateEgress } from "./digitalocean";
 import { toHetznerApplyTos, validateHetznerNaming } from "./hetzner";
 import { toCidr } from "./cidr";
+import { validateDnsServers } from "./names";
+import { traceUrlProblem } from "./trace";
 import { validatePolicy } from "./policy";
 
 const port = z.number({ error: "is not a port; use a whole number from 1 to 65535" }).int("is not a port; use a whole number from 1 to 65535").min(1, "is not a port; use a whole number from 1 to 65535").max(65535, "is not a port; use a whole number from 1 to 65535");
@@ -95,6 +97,20 @@ export const stackConfigSchema = z.strictObject({
         .optional(),
     /** Private key for the host firewall's SSH delivery; set it with `pulumi config set --secret sshPrivateKey`. */
     sshPrivateKey: z.string().optional(),
+    /** The lockout guard: error (default), warn (default when CI is set) or off. */
+    lockoutGuard: z.enum(["error", "warn", "off"], { error: 'must be "error", "warn" or "off"' }).optional(),
+    /** Resolvers for DNS names among the sources ("203.0.113.53", "127.0.0.1:5353"); default the system's. */
+    dnsServers: z.array(z.string(), { error: "must be a list of resolver addresses" }).optional(),
+    /** Where the lockout guard learns this machine's address: Cloudflare's trace endpoint (default) or loopback (tests). */
+    traceUrl: z
+        .string()
+        .superRefine((url, ctx) => {
+            const problem = traceUrlProblem(url);
+            if (problem) ctx.addIssue({ code: "custom", message: `is refused: ${problem}` });
+        })
+        .optional(),
+    /** Check the lockout guard against this address instead of detecting it (the offline plan's --deployer-address). */
+    deployerAddress: z.string().optional(),
 });
 
 export type StackConfig = z.infer<typeof stackConfigSchema>;
@@ -138,7 +154,7 @@ export function parseStackConfig(raw: Record<string, unknown>): StackConfig {
     }
     for (const [name, fw] of Object.entries(result.data.firewalls)) {
         try {
-            validatePolicy(fw);
+            validatePolicy(fw, "defer"); // DNS names are judged once resolved, at deploy time
             const firewallName = fw.firewallName ?? name;
             if (fw.provider === "hetzner") {
                 validateHetznerNaming(firewallName, fw.labels);
@@ -164,6 +180,20 @@ export function parseStackConfig(raw: Record<string, unknown>): StackConfig {
             } catch (e) {
                 throw new ConfigError(`firewalls.${name}.edge.${(e as Error).message}`);
             }
+        }
+    }
+    if (result.data.dnsServers) {
+        try {
+            validateDnsServers(result.data.dnsServers);
+        } catch (e) {
+            throw new ConfigError((e as Error).message);
+        }
+    }
+    if (result.data.deployerAddress !== undefined) {
+        try {
+            if (toCidr(result.data.deployerAddress).text.split("/")[0] === "" || result.data.deployerAddress.includes("/")) throw new Error();
+        } catch {
+            throw new ConfigError(`deployerAddress: ${JSON.stringify(result.data.deployerAddress)} is not a single IPv4 or IPv6 address`);
         }
     }
     return result.data;

@@ -10,3 +10,5 @@ export * from "./cloudflare-edge";
 export * from "./nftables";
 export * from "./host-firewall";
 export * from "./trace";
+export * from "./names";
+export * from "./lockout";

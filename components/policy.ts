@@ -6,10 +6,14 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { Cidr, cidrContains, CidrError, coverage, describeCoverage, isBroad, toCidr, uniqueSorted, userCidr } from "./cidr";
 import type { CloudflareRanges } from "./cloudflare";
+import { isHostnameSource } from "./names";
 
 /** Who may reach SSH. */
 export interface SshPolicy {
-    /** Trusted addresses or CIDR blocks (IPv4 and IPv6). Must not be empty. */
+    /**
+     * Trusted addresses or CIDR blocks (IPv4 and IPv6), or DNS names resolved at
+     * deploy time (see `resolvePolicyNames`). Must not be empty.
+     */
     sources: string[];
     /** SSH port; default 22. */
     port?: number;
@@ -36,7 +40,7 @@ export interface ExtraRule {
     protocol?: "tcp" | "udp" | "icmp";
     /** Port (9000) or range ("8000-8100"); required for tcp and udp, absent for icmp. */
     port?: number | string;
-    /** Addresses or CIDR blocks admitted. */
+    /** Addresses or CIDR blocks admitted, or DNS names resolved at deploy time. */
     sources: string[];
 }
 
@@ -123,14 +127,18 @@ export function portBounds(port: string): [number, number] {
  * Canonicalises, deduplicates and sorts a source list, naming `field[i]` in any
  * error. Returns the parsed blocks.
  */
-export function validateSources(value: unknown, field: string): Cidr[] {
+export function validateSources(value: unknown, field: string, names: NamesMode = "error"): Cidr[] {
     if (!Array.isArray(value) || value.length === 0) {
         throw new PolicyError(`${field}: ${show(value)} must be a non-empty list of addresses or CIDR blocks, e.g. ["203.0.113.7"]`);
     }
-    const parsed = value.map((entry, i) => {
+    const parsed = value.flatMap((entry, i) => {
         try {
             if (typeof entry !== "string") throw new CidrError(`${show(entry)} is not a string; write addresses as "203.0.113.7"`);
-            return userCidr(entry);
+            if (isHostnameSource(entry)) {
+                if (names === "defer") return []; // checked again once resolved
+                throw new CidrError(`"${entry}" is a DNS name; resolve it first with resolvePolicyNames() (the program does this at deploy time)`);
+            }
+            return [userCidr(entry)];
         } catch (e) {
             throw new PolicyError(`${field}[${i}]: ${(e as Error).message}`);
         }
@@ -225,17 +233,24 @@ export function checkExposure(rule: ExposedRule, ctx: ExposureContext, warnings:
 }
 
 /**
+ * How DNS names among the sources are treated: "error" (they must have been
+ * resolved) or "defer" (config validation before resolution: names are accepted
+ * and judged, broad or not, once resolved).
+ */
+export type NamesMode = "error" | "defer";
+
+/**
  * Validates policy arguments (everything but the Cloudflare ranges themselves)
  * and returns them in canonical form. Throws `PolicyError` on bad input.
  */
-export function validatePolicy(args: OriginPolicyArgs): ValidatedPolicy {
+export function validatePolicy(args: OriginPolicyArgs, names: NamesMode = "error"): ValidatedPolicy {
     if (typeof args !== "object" || args === null) throw new PolicyError("args: expected an object with at least `ssh`");
     const warnings: string[] = [];
     if (typeof args.ssh !== "object" || args.ssh === null) {
         throw new PolicyError(`ssh: ${show(args.ssh)} is missing; give ssh.sources, the addresses allowed to reach SSH, so you cannot be locked out`);
     }
     const sshPort = args.ssh.port === undefined ? DEFAULT_SSH_PORT : validatePort(args.ssh.port, "ssh.port");
-    const sshSources = validateSources(args.ssh.sources, "ssh.sources");
+    const sshSources = validateSources(args.ssh.sources, "ssh.sources", names);
     const cfPortsRaw = args.cloudflare?.ports ?? DEFAULT_CLOUDFLARE_PORTS;
     if (!Array.isArray(cfPortsRaw) || cfPortsRaw.length === 0) {
         throw new PolicyError(`cloudflare.ports: ${show(cfPortsRaw)} must be a non-empty list of ports; omit it for the default [443]`);
@@ -255,7 +270,7 @@ export function validatePolicy(args: OriginPolicyArgs): ValidatedPolicy {
         if (typeof rule !== "object" || rule === null) throw new PolicyError(`${at}: ${show(rule)} must be an object with description, port and sources`);
         const description = validateDescription(rule.description, `${at}.description`);
         const { protocol, port } = validateTraffic(rule, at);
-        const sources = validateSources(rule.sources, `${at}.sources`);
+        const sources = validateSources(rule.sources, `${at}.sources`, names);
         checkExposure({ at: `${at}.sources`, what: `${at} ("${description}", ${protocol}${port ? ` ${port}` : ""})`, protocol, port, sources }, exposure, warnings);
         return { description, protocol, port, sources: sources.map((c) => c.text) };
     });

@@ -48,19 +48,30 @@ export function parseTrace(body: string, url = DEFAULT_TRACE_URL): string {
     return c.text.split("/")[0];
 }
 
-/** Fetches this machine's public address (of `family`, when given). */
-export async function fetchPublicAddress(options: PublicAddressOptions = {}): Promise<string> {
-    const url = options.url ?? DEFAULT_TRACE_URL;
+/** Why a trace URL is refused (only Cloudflare's trace endpoint, or loopback for tests), or undefined. */
+export function traceUrlProblem(url: string): string | undefined {
     let parsed: URL;
     try {
         parsed = new URL(url);
     } catch {
-        throw new PublicAddressError(url, "the URL is not valid");
+        return "the URL is not valid";
     }
-    const loopback = LOOPBACK.test(parsed.hostname);
-    if (!(loopback && (parsed.protocol === "http:" || parsed.protocol === "https:")) && !(parsed.protocol === "https:" && TRACE_HOSTS.test(parsed.hostname))) {
-        throw new PublicAddressError(url, "only Cloudflare's trace endpoint (https://www.cloudflare.com/cdn-cgi/trace) or a loopback host is used");
-    }
+    if (LOOPBACK.test(parsed.hostname) && (parsed.protocol === "http:" || parsed.protocol === "https:")) return undefined;
+    if (parsed.protocol === "https:" && TRACE_HOSTS.test(parsed.hostname) && !parsed.username && !parsed.password) return undefined;
+    return "only Cloudflare's trace endpoint (https://www.cloudflare.com/cdn-cgi/trace) or a loopback host is used";
+}
+
+/** True when the trace URL is a loopback host (tests): one request, no address family forced. */
+export function isLoopbackUrl(url: string): boolean {
+    return LOOPBACK.test(new URL(url).hostname);
+}
+
+/** Fetches this machine's public address (of `family`, when given). */
+export async function fetchPublicAddress(options: PublicAddressOptions = {}): Promise<string> {
+    const url = options.url ?? DEFAULT_TRACE_URL;
+    const problem = traceUrlProblem(url);
+    if (problem) throw new PublicAddressError(url, problem);
+    const loopback = isLoopbackUrl(url);
     const deadlineMs = options.deadlineMs ?? 10_000;
     const abort = new AbortController();
     const timer = setTimeout(() => abort.abort(), deadlineMs);

@@ -3,20 +3,22 @@
  * stack's config and prints each firewall's rules and attachment. No
  * credentials, no Pulumi CLI.
  *
- *   npm run plan -- --stack hetzner-web [--ranges-file samples/cloudflare-ips-2026-11.json] [--json]
+ *   npm run plan -- --stack hetzner-web [--ranges-file samples/cloudflare-ips-2026-11.json]
+ *                   [--deployer-address <addr>] [--timeout <s>] [--deadline <s>] [--json]
  *   (--cloudflare-url <url> points the live fetch elsewhere, e.g. a local test server)
  *
- * Ranges are fetched live unless --ranges-file names a saved Cloudflare answer;
- * that file is served on 127.0.0.1 to the program, so it passes exactly the
- * validation a live answer would.
+ * Ranges are fetched live (saying so, and each retry) unless --ranges-file names a
+ * saved Cloudflare answer, validated with errors naming the file; either way they
+ * are then served on 127.0.0.1 to the program, which validates them again.
  */
-import * as fs from "fs";
 import * as http from "http";
 import { AddressInfo } from "net";
 import * as path from "path";
 import { parseArgs } from "util";
 import { MockRunError, RegisteredResource, runUnderMocks } from "./mock-runtime";
-import { loadStackConfig, ROOT } from "./stack-config";
+import { CloudflareRanges, parseStackConfig } from "../components";
+import { loadRanges } from "./ranges";
+import { loadStackConfig, projectConfigOf, ROOT } from "./stack-config";
 
 /** One rule of a planned firewall, provider-independent. */
 export interface PlannedRule {
@@ -97,8 +99,9 @@ function table(rules: PlannedRule[]): string {
     return rows.map((row) => "  " + row.map((cell, c) => cell.padEnd(widths[c])).join("  ").trimEnd()).join("\n");
 }
 
-function serveFile(file: string): Promise<{ url: string; close(): void }> {
-    const body = fs.readFileSync(file);
+/** Serves validated ranges as a Cloudflare answer on 127.0.0.1, for the program run under mocks. */
+function serveRanges(ranges: CloudflareRanges): Promise<{ url: string; close(): void }> {
+    const body = JSON.stringify({ success: true, errors: [], messages: [], result: { ipv4_cidrs: ranges.ipv4, ipv6_cidrs: ranges.ipv6, etag: ranges.etag } });
     const server = http.createServer((_, res) => res.writeHead(200, { "content-type": "application/json" }).end(body));
     return new Promise((resolve) =>
         server.listen(0, "127.0.0.1", () =>
@@ -107,49 +110,92 @@ function serveFile(file: string): Promise<{ url: string; close(): void }> {
     );
 }
 
+const USAGE =
+    "usage: npm run plan -- --stack <name> [--ranges-file <cloudflare-answer.json> | --cloudflare-url <url>] [--deployer-address <address>] [--timeout <seconds>] [--deadline <seconds>] [--json]";
+
+function seconds(value: string | undefined, flag: string): number | undefined {
+    if (value === undefined) return undefined;
+    const n = Number(value);
+    if (!Number.isFinite(n) || n <= 0 || n > 600) throw new UsageError(`${flag}: "${value}" is not a number of seconds from 1 to 600`);
+    return Math.round(n * 1000);
+}
+
+class UsageError extends Error {}
+
 async function main(): Promise<number> {
-    const { values } = parseArgs({
-        options: {
-            stack: { type: "string" },
-            "ranges-file": { type: "string" },
-            "cloudflare-url": { type: "string" },
-            json: { type: "boolean", default: false },
-        },
-    });
-    if (!values.stack) {
-        console.error("usage: npm run plan -- --stack <name> [--ranges-file <cloudflare-answer.json> | --cloudflare-url <url>] [--json]");
-        return 2;
+    let values;
+    try {
+        values = parseArgs({
+            options: {
+                stack: { type: "string" },
+                "ranges-file": { type: "string" },
+                "cloudflare-url": { type: "string" },
+                "deployer-address": { type: "string" },
+                timeout: { type: "string" },
+                deadline: { type: "string" },
+                json: { type: "boolean", default: false },
+            },
+        }).values;
+    } catch (e) {
+        throw new UsageError(`${(e as Error).message}\n${USAGE}`);
     }
+    if (!values.stack) throw new UsageError(USAGE);
+    const timeoutMs = seconds(values.timeout, "--timeout");
+    const deadlineMs = seconds(values.deadline, "--deadline");
     const loaded = loadStackConfig(values.stack);
-    if (values["cloudflare-url"]) loaded.config[`${loaded.project}:cloudflareUrl`] = values["cloudflare-url"];
-    let served: { url: string; close(): void } | undefined;
-    if (values["ranges-file"]) {
-        const file = path.resolve(process.env.INIT_CWD ?? process.cwd(), values["ranges-file"]);
-        if (!fs.existsSync(file)) throw new Error(`--ranges-file: ${file} does not exist`);
-        served = await serveFile(file);
-        loaded.config[`${loaded.project}:cloudflareUrl`] = served.url;
+    const key = (k: string) => `${loaded.project}:${k}`;
+    // Config errors first, in our words, before anything is fetched.
+    const config = parseStackConfig(projectConfigOf(loaded));
+    // The ranges are obtained here (a file, named in any error, or a live fetch that
+    // says what it is doing), then handed to the real program on 127.0.0.1, where they
+    // pass the same validation again.
+    const ranges = await loadRanges({ rangesFile: values["ranges-file"], cloudflareUrl: values["cloudflare-url"] ?? config.cloudflareUrl, timeoutMs, deadlineMs });
+    const served = await serveRanges(ranges);
+    loaded.config[key("cloudflareUrl")] = served.url;
+    // The lockout guard checks the address given; without one the plan does not detect it, and says so.
+    const deployer = values["deployer-address"];
+    if (deployer) {
+        loaded.config[key("deployerAddress")] = deployer;
+        loaded.config[key("lockoutGuard")] = "error";
+    } else {
+        loaded.config[key("lockoutGuard")] = "off";
     }
     try {
         const run = await runUnderMocks(() => require(path.join(ROOT, "index")), loaded);
-        const outputs = run.outputs.firewalls as Record<string, { cloudflareEtag: string }>;
-        const firewalls = plannedFirewalls(run.resources).map((f) => ({ ...f, cloudflareEtag: outputs[f.key]?.cloudflareEtag ?? "" }));
+        const outputs = run.outputs.firewalls as Record<string, { cloudflareEtag: string; resolvedNames: Record<string, string[]> }>;
+        const firewalls = plannedFirewalls(run.resources).map((f) => ({ ...f, cloudflareEtag: outputs[f.key]?.cloudflareEtag ?? "", resolvedNames: outputs[f.key]?.resolvedNames ?? {} }));
         const edge = plannedEdge(run.resources);
+        const host = plannedHostDelivery(run.resources);
+        const lockoutGuard = deployer ? `checked: ${deployer} may reach SSH` : "not checked (give --deployer-address <your public address> to check; pulumi up checks this machine's address)";
         if (values.json) {
-            console.log(JSON.stringify({ stack: loaded.stack, rangesFrom: values["ranges-file"] ?? "live", firewalls, edge }, null, 2));
+            console.log(JSON.stringify({ stack: loaded.stack, rangesFrom: values["ranges-file"] ?? "live", lockoutGuard, firewalls, edge, hostFirewall: host }, null, 2));
         } else {
-            console.log(`Stack ${loaded.stack}: ${firewalls.length} firewall(s); Cloudflare ranges ${values["ranges-file"] ? `from ${values["ranges-file"]}` : "fetched live"}\n`);
+            console.log(`Stack ${loaded.stack}: ${firewalls.length} firewall(s); Cloudflare ranges ${values["ranges-file"] ? `from ${values["ranges-file"]}` : "fetched live"}`);
+            console.log(`Lockout guard: ${lockoutGuard}\n`);
             for (const f of firewalls) {
                 console.log(`Firewall ${f.key} (${f.provider}, name "${f.name}")`);
                 console.log(`  attached to: ${f.attachment.length ? f.attachment.join(", ") : "nothing yet (attach servers before it protects anything)"}`);
                 console.log(`  Cloudflare etag: ${f.cloudflareEtag || "(none)"}`);
+                for (const [name, addresses] of Object.entries(f.resolvedNames)) console.log(`  source name ${name} -> ${addresses.join(", ")}`);
                 console.log(table(f.rules) + "\n");
             }
             if (edge.length > 0) console.log(`Cloudflare edge\n${edge.map((l) => `  ${l}`).join("\n")}\n`);
+            if (host.length > 0) console.log(`Host firewall\n${host.map((l) => `  ${l}`).join("\n")}\n`);
         }
         return 0;
     } finally {
-        served?.close();
+        served.close();
     }
+}
+
+/** One line per host the host firewall is delivered to over SSH. */
+export function plannedHostDelivery(resources: RegisteredResource[]): string[] {
+    return resources
+        .filter((r) => r.type === "command:remote:Command" && r.name.endsWith("-apply"))
+        .map((r) => {
+            const c = r.inputs.connection?.value ?? r.inputs.connection;
+            return `nftables over SSH to ${c.user}@${c.host}:${c.port} (commit-confirm: ${/apply (\d+)$/.exec(r.inputs.create)?.[1]} s to confirm from a new connection)`;
+        });
 }
 
 if (require.main === module) {
@@ -157,7 +203,7 @@ if (require.main === module) {
         (code) => process.exit(code),
         (e) => {
             console.error(`plan failed: ${e instanceof MockRunError ? e.message : (e as Error).message}`);
-            process.exit(1);
+            process.exit(e instanceof UsageError ? 2 : 1);
         },
     );
 }

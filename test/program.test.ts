@@ -27,7 +27,7 @@ const ETAG = "38f79d050aa027e3be3865e495dcc9bc";
 const expected: Record<string, unknown[]> = {
     "hetzner-web": [
         {
-            key: "web", provider: "hetzner", name: "web-b1c26021", attachment: ["label selector role=web"], cloudflareEtag: ETAG,
+            key: "web", provider: "hetzner", name: "web-b1c26021", attachment: ["label selector role=web"], cloudflareEtag: ETAG, resolvedNames: {},
             rules: [
                 { direction: "in", protocol: "tcp", port: "2222", sources: WORLD, description: "SSH (2222) from trusted sources" },
                 cfRule("443", "HTTPS (443) from Cloudflare only"),
@@ -36,7 +36,7 @@ const expected: Record<string, unknown[]> = {
     ],
     "hetzner-dashboard": [
         {
-            key: "dashboard", provider: "hetzner", name: "dashboard-18592de2", attachment: ["label selector app=dashboard"], cloudflareEtag: ETAG,
+            key: "dashboard", provider: "hetzner", name: "dashboard-18592de2", attachment: ["label selector app=dashboard"], cloudflareEtag: ETAG, resolvedNames: {},
             rules: [
                 { direction: "in", protocol: "tcp", port: "22", sources: ["203.0.113.10/32", "2001:db8::10/128"], description: "SSH (22) from trusted sources" },
                 cfRule("443", "HTTPS (443) from Cloudflare only"),
@@ -46,7 +46,7 @@ const expected: Record<string, unknown[]> = {
     ],
     "digitalocean-api": [
         {
-            key: "api", provider: "digitalocean", name: "api", attachment: ["tag api"], cloudflareEtag: ETAG,
+            key: "api", provider: "digitalocean", name: "api", attachment: ["tag api"], cloudflareEtag: ETAG, resolvedNames: {},
             rules: [
                 { direction: "in", protocol: "tcp", port: "22", sources: ["203.0.113.8/29"] },
                 { direction: "in", protocol: "tcp", port: "80", sources: CF_SOURCES },
@@ -133,7 +133,36 @@ describe("npm run plan", () => {
         fs.writeFileSync(file, "<html>Access denied</html>");
         const r = await plan("--stack", "hetzner-web", "--ranges-file", file);
         expect(r.code).toBe(1);
-        expect(r.stderr).toContain('rejected: the body is not JSON (starts with "<html>Access denied</html>")');
+        expect(r.stderr).toBe(`plan failed: Cloudflare IP ranges from ${file} rejected: the file is not JSON (starts with "<html>Access denied</html>"). Nothing was changed; fix ${file}.\n`);
+    });
+
+    test("a directory or a missing file as --ranges-file: a plain message", async () => {
+        const [dir, missing] = await Promise.all([plan("--stack", "hetzner-web", "--ranges-file", "/tmp"), plan("--stack", "hetzner-web", "--ranges-file", "/nonexistent.json")]);
+        expect(dir.stderr).toBe("plan failed: --ranges-file: /tmp is a directory; give the saved JSON answer of https://api.cloudflare.com/client/v4/ips\n");
+        expect(missing.stderr).toBe("plan failed: --ranges-file: /nonexistent.json does not exist\n");
+    });
+
+    test("a live fetch says when it starts and each retry; --timeout and --deadline bound it", async () => {
+        const server = await startServer({ status: 503, body: "busy" }, "hang");
+        try {
+            const t0 = Date.now();
+            const r = await plan("--stack", "hetzner-web", "--cloudflare-url", server.url, "--timeout", "1", "--deadline", "3");
+            expect(Date.now() - t0).toBeLessThan(15_000);
+            expect(r.code).toBe(1);
+            const lines = r.stderr.split("\n");
+            expect(lines[0]).toBe(`fetching Cloudflare's ranges from ${server.url} ...`);
+            expect(lines[1]).toBe("  retry 1 after HTTP 503");
+            expect(lines).toContain("  retry 2 after ECONNABORTED");
+            expect(r.stderr).toContain("no valid answer within the 3000 ms deadline");
+        } finally {
+            await server.close();
+        }
+    }, 30_000);
+
+    test("a bad --timeout is a usage error", async () => {
+        const r = await plan("--stack", "hetzner-web", "--timeout", "soon");
+        expect(r.code).toBe(2);
+        expect(r.stderr).toContain('--timeout: "soon" is not a number of seconds from 1 to 600');
     });
 
     test("an unknown stack and a missing --stack are clear errors", async () => {
