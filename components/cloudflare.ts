@@ -245,6 +245,35 @@ export function cloudflareUrlProblem(raw: string): string | undefined {
     return undefined;
 }
 
+/** A saved answer of https://api.cloudflare.com/client/v4/ips, as JSON. */
+export interface CloudflareAnswer {
+    success: boolean;
+    result: { ipv4_cidrs: string[]; ipv6_cidrs: string[]; etag?: string; jdcloud_cidrs?: string[] };
+    errors?: unknown[];
+    messages?: unknown[];
+}
+
+/**
+ * Validates ranges a caller hands in: `{ ipv4, ipv6, etag? }` or a saved Cloudflare
+ * answer (the JSON of /client/v4/ips, e.g. `require("./cloudflare-ips.json")`, for
+ * offline and unit-tested programs). Errors name the caller's fields.
+ */
+export function validateHandedInRanges(ranges: CloudflareRanges | CloudflareAnswer, source = "cloudflare.ranges"): CloudflareRanges {
+    if (typeof ranges === "object" && ranges !== null && "result" in ranges) {
+        const r = (ranges as CloudflareAnswer).result ?? ({} as CloudflareAnswer["result"]);
+        if ((ranges as CloudflareAnswer).success !== true) throw new CloudflareRangesError(source, `${source}.success is ${JSON.stringify((ranges as CloudflareAnswer).success)}, not true`);
+        const lists = validateLists(
+            { ipv4: r.ipv4_cidrs, ipv6: r.ipv6_cidrs, jdcloud: r.jdcloud_cidrs },
+            { ipv4: `${source}.result.ipv4_cidrs`, ipv6: `${source}.result.ipv6_cidrs`, jdcloud: `${source}.result.jdcloud_cidrs` },
+            source,
+            r.jdcloud_cidrs !== undefined,
+            DEFAULT_ANSWER_LIMITS,
+        );
+        return Object.freeze({ ...lists, ...(typeof r.etag === "string" ? { etag: r.etag } : {}) });
+    }
+    return validateCloudflareRanges(ranges as CloudflareRanges, source);
+}
+
 function checkUrl(raw: string): URL {
     const problem = cloudflareUrlProblem(raw);
     if (problem) throw new CloudflareRangesError(raw, problem);

@@ -5,7 +5,7 @@
  * translate the result.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { CloudflareRanges, fetchCloudflareRanges, validateCloudflareRanges } from "./cloudflare";
+import { CloudflareAnswer, CloudflareRanges, fetchCloudflareRanges, validateHandedInRanges } from "./cloudflare";
 import { OriginPolicyArgs, PolicyRule, renderPolicy, validatePolicy, ValidatedPolicy } from "./policy";
 
 /** The policy of one component, ready for a provider to translate. */
@@ -23,7 +23,8 @@ export function onResource<T>(parent: pulumi.Resource, check: () => T): T {
         return check();
     } catch (e) {
         if (e instanceof pulumi.ResourceError) throw e;
-        throw new pulumi.ResourceError((e as Error).message, parent);
+        // A user error, in our words: tied to the component, without a stack trace.
+        throw new pulumi.ResourceError((e as Error).message, parent, true);
     }
 }
 
@@ -36,9 +37,27 @@ export function resolvePolicy(args: OriginPolicyArgs, parent: pulumi.Resource): 
     const policy = onResource(parent, () => validatePolicy(args));
     for (const warning of policy.warnings) pulumi.log.warn(warning, parent);
     const handedIn = args.cloudflare?.ranges;
-    const cloudflareRanges = pulumi
-        .output(handedIn ?? fetchCloudflareRanges())
-        .apply((r) => onResource(parent, () => validateCloudflareRanges(r as CloudflareRanges, handedIn ? "cloudflare.ranges" : undefined)));
+    let source: pulumi.Input<CloudflareRanges | CloudflareAnswer>;
+    if (handedIn !== undefined && isPlain(handedIn)) {
+        // Ranges handed in as plain data are checked now, so a bad entry is an error
+        // of this component in our words (cloudflare.ranges.ipv4[15]), before anything
+        // is registered.
+        source = onResource(parent, () => validateHandedInRanges(handedIn as CloudflareRanges | CloudflareAnswer));
+    } else if (handedIn === undefined || !pulumi.Output.isInstance(handedIn)) {
+        // A failed fetch becomes one error of this component, in our words.
+        source = Promise.resolve(handedIn ?? fetchCloudflareRanges()).catch((e: Error) => {
+            throw e instanceof pulumi.ResourceError ? e : new pulumi.ResourceError(e.message, parent, true);
+        });
+    } else {
+        source = handedIn;
+    }
+    const cloudflareRanges = pulumi.output(source).apply((r) => onResource(parent, () => validateHandedInRanges(r as CloudflareRanges | CloudflareAnswer)));
     const rules = cloudflareRanges.apply((r) => renderPolicy(policy, r));
     return { policy, cloudflareRanges, rules };
 }
+
+/** True for data that is neither an Output nor a promise. */
+function isPlain(value: unknown): boolean {
+    return !pulumi.Output.isInstance(value) && !(value instanceof Promise) && typeof (value as { then?: unknown })?.then !== "function";
+}
+

@@ -5,7 +5,7 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 import { Cidr, cidrContains, CidrError, coverage, describeCoverage, isBroad, toCidr, uniqueSorted, userCidr } from "./cidr";
-import type { CloudflareRanges } from "./cloudflare";
+import type { CloudflareAnswer, CloudflareRanges } from "./cloudflare";
 import { isHostnameSource } from "./names";
 
 /** Who may reach SSH. */
@@ -28,8 +28,13 @@ export interface SshPolicy {
 export interface CloudflarePolicy {
     /** TCP ports admitted only from Cloudflare's ranges; default [443]. */
     ports?: number[];
-    /** Ranges to use instead of fetching them; validated exactly like a fetched answer. */
-    ranges?: pulumi.Input<CloudflareRanges>;
+    /**
+     * Ranges to use instead of fetching them: `{ ipv4, ipv6, etag? }`, or a saved
+     * Cloudflare answer (the JSON of /client/v4/ips) for offline and unit-tested
+     * programs. Validated exactly like a fetched answer; plain data is checked when
+     * the component is constructed.
+     */
+    ranges?: pulumi.Input<CloudflareRanges | CloudflareAnswer>;
 }
 
 /** An additional inbound rule. */

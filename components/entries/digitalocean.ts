@@ -1,0 +1,5 @@
+// `cloudflare-origin-firewall/digitalocean`: the digitalocean component and the provider-free core; loads
+// no other provider, so a program needs only @pulumi/pulumi and @pulumi/digitalocean.
+export * from "../core";
+export * from "../origin";
+export * from "../digitalocean";
