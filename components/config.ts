@@ -132,18 +132,69 @@ function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
     return path.reduce<any>((o, k) => (o === null || o === undefined ? undefined : o[k as any]), root);
 }
 
+/** Edit distance, for "did you mean". */
+function distance(a: string, b: string): number {
+    const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array(b.length).fill(0)]);
+    for (let j = 1; j <= b.length; j++) d[0][j] = j;
+    for (let i = 1; i <= a.length; i++) {
+        for (let j = 1; j <= b.length; j++) d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1].toLowerCase() === b[j - 1].toLowerCase() ? 0 : 1));
+    }
+    return d[a.length][b.length];
+}
+
+/** The known key closest to `key`, when it is close enough to be a typo. */
+export function suggestKey(key: string, known: readonly string[]): string | undefined {
+    const best = [...known].sort((x, y) => distance(key, x) - distance(key, y))[0];
+    return best !== undefined && distance(key, best) <= Math.max(2, Math.floor(key.length / 4)) ? best : undefined;
+}
+
+const HETZNER_ONLY = ["applyTo", "labels"];
+const DIGITALOCEAN_ONLY = ["dropletIds", "tags", "egress"];
+
+function shapeOf(schema: z.ZodType): string[] {
+    return Object.keys((schema as unknown as { shape: Record<string, unknown> }).shape ?? {});
+}
+
+function unknownKeyMessage(at: string, keys: string[], raw: unknown, path: readonly PropertyKey[]): string {
+    const where = at || "config";
+    const parent = valueAt(raw, path) as Record<string, unknown> | undefined;
+    const provider = path.length === 2 && path[0] === "firewalls" ? parent?.provider : undefined;
+    return keys
+        .map((k) => {
+            if (provider === "digitalocean" && HETZNER_ONLY.includes(k)) {
+                return `${where}: "${k}" is a Hetzner setting, and this firewall's provider is digitalocean; DigitalOcean firewalls attach with dropletIds or tags`;
+            }
+            if (provider === "hetzner" && DIGITALOCEAN_ONLY.includes(k)) {
+                return `${where}: "${k}" is a DigitalOcean setting, and this firewall's provider is hetzner; Hetzner firewalls attach with applyTo (labelSelectors or serverIds)${k === "egress" ? " and allow all egress" : ""}`;
+            }
+            const known =
+                path.length === 0 ? shapeOf(stackConfigSchema) : path.length === 2 && path[0] === "firewalls" ? shapeOf(provider === "digitalocean" ? digitalocean : hetzner) : [];
+            const guess = suggestKey(k, known);
+            return `${where}: unknown key "${k}"; ${guess ? `did you mean "${guess}"?` : "check the spelling against the README's config reference"}`;
+        })
+        .join("; ");
+}
+
 /**
  * Validates raw stack config (`key` without the project prefix -> parsed value):
  * shape and unknown keys with zod, then every firewall with the same pure
  * validators the components use, so that all errors come before any resource.
  */
 export function parseStackConfig(raw: Record<string, unknown>): StackConfig {
+    if (raw.firewalls === undefined) {
+        const typo = Object.keys(raw).find((k) => suggestKey(k, ["firewalls"]) === "firewalls");
+        throw new ConfigError(
+            typo
+                ? `config: unknown key "${typo}"; did you mean "firewalls"?`
+                : "config: no firewalls are declared; add cloudflare-origin-firewall:firewalls to the stack file (stacks/Pulumi.<stack>.yaml), a map of name -> firewall; see the README's config reference",
+        );
+    }
     const result = stackConfigSchema.safeParse(raw);
     if (!result.success) {
-        const issue = result.error.issues[0];
+        const issue = result.error.issues.find((i) => i.code === "unrecognized_keys") ?? result.error.issues[0];
         const at = keyPath(issue.path);
         if (issue.code === "unrecognized_keys") {
-            throw new ConfigError(`${at || "config"}: unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `"${k}"`).join(", ")}; check the spelling against the README's config reference`);
+            throw new ConfigError(unknownKeyMessage(at, issue.keys, raw, issue.path));
         }
         if (issue.code === "invalid_key") {
             const key = String(issue.path[issue.path.length - 1]);

@@ -164,6 +164,9 @@ export class DigitalOceanOriginFirewall extends pulumi.ComponentResource {
             egress: validateEgress(args.egress),
         }));
         if (egress.length === 0) pulumi.log.warn(`egress is "deny-all": the Droplets cannot reach anything outbound (updates, DNS, APIs)`, this);
+        if (!tags && !(args.dropletIds && args.dropletIds.length > 0)) {
+            pulumi.log.warn(`firewall ${firewallName} is attached to no Droplet, so it protects nothing; give tags (or dropletIds)`, this);
+        }
         const resolved = resolvePolicy(args, this);
         const rules = resolved.rules.apply((inbound) => onResource(this, () => toDigitalOceanRules(inbound, egress)));
         this.firewall = new digitalocean.Firewall(

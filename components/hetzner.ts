@@ -156,6 +156,9 @@ export class HetznerOriginFirewall extends pulumi.ComponentResource {
             validateHetznerNaming(firewallName, args.labels);
             return toHetznerApplyTos(args.applyTo);
         });
+        if (applyTos.length === 0) {
+            pulumi.log.warn(`firewall ${firewallName} is attached to no server, so it protects nothing; give applyTo.labelSelectors (or serverIds)`, this);
+        }
         const resolved = resolvePolicy(args, this);
         const rules = resolved.rules.apply((r) => onResource(this, () => toHetznerRules(r)));
         const physicalName = pulumi.output(applyTos).apply((a) => hetznerPhysicalName(firewallName, args.labels, a));

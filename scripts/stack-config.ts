@@ -6,7 +6,20 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { parse } from "yaml";
+import { parse, YAMLParseError } from "yaml";
+
+/** Parses a YAML file; a syntax error names the file, line and column. */
+function parseYamlFile(file: string, root: string): any {
+    try {
+        return parse(fs.readFileSync(file, "utf8"));
+    } catch (e) {
+        if (e instanceof YAMLParseError) {
+            const pos = e.linePos?.[0];
+            throw new Error(`${path.relative(root, file)}${pos ? `:${pos.line}:${pos.col}` : ""}: YAML syntax error: ${e.message.split("\n")[0]}`);
+        }
+        throw e;
+    }
+}
 
 export const ROOT = path.join(__dirname, "..");
 
@@ -28,7 +41,7 @@ export function listStacks(root = ROOT): string[] {
 }
 
 export function loadStackConfig(stack: string, root = ROOT): LoadedStack {
-    const projectFile = parse(fs.readFileSync(path.join(root, "Pulumi.yaml"), "utf8"));
+    const projectFile = parseYamlFile(path.join(root, "Pulumi.yaml"), root);
     const project: string = projectFile.name;
     const file = path.join(root, projectFile.stackConfigDir ?? ".", `Pulumi.${stack}.yaml`);
     if (!fs.existsSync(file)) {
@@ -38,7 +51,7 @@ export function loadStackConfig(stack: string, root = ROOT): LoadedStack {
     for (const [key, decl] of Object.entries<any>(projectFile.config ?? {})) {
         if (decl && typeof decl === "object" && "default" in decl) config[`${project}:${key}`] = asConfigText(decl.default);
     }
-    const stackFile = parse(fs.readFileSync(file, "utf8")) ?? {};
+    const stackFile = parseYamlFile(file, root) ?? {};
     for (const [key, value] of Object.entries<unknown>(stackFile.config ?? {})) {
         if (typeof value === "object" && value !== null && "secure" in value) continue;
         config[key.includes(":") ? key : `${project}:${key}`] = asConfigText(value);

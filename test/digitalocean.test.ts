@@ -90,14 +90,21 @@ describe("DigitalOceanOriginFirewall", () => {
 
     test("custom egress and explicit deny-all", async () => {
         const warn = jest.spyOn(console, "warn").mockImplementation(() => undefined);
-        await deploy("custom-egress", { ssh: { sources: ["203.0.113.7"] }, egress: [{ port: 443, destinations: ["::/0", "0.0.0.0/0"] }, { protocol: "udp", port: 53, destinations: ["1.1.1.1"] }] });
+        await deploy("custom-egress", { ssh: { sources: ["203.0.113.7"] }, tags: ["api"], egress: [{ port: 443, destinations: ["::/0", "0.0.0.0/0"] }, { protocol: "udp", port: 53, destinations: ["1.1.1.1"] }] });
         expect(inputsOf("custom-egress")!.outboundRules).toEqual([
             { protocol: "tcp", portRange: "443", destinationAddresses: WORLD },
             { protocol: "udp", portRange: "53", destinationAddresses: ["1.1.1.1/32"] },
         ]);
-        await deploy("deny", { ssh: { sources: ["203.0.113.7"] }, egress: "deny-all" });
+        await deploy("deny", { ssh: { sources: ["203.0.113.7"] }, tags: ["api"], egress: "deny-all" });
         expect(inputsOf("deny")!.outboundRules).toBeUndefined();
         expect(warn.mock.calls.map((c) => String(c[0]))).toEqual([expect.stringContaining('egress is "deny-all": the Droplets cannot reach anything outbound')]);
+        warn.mockRestore();
+    });
+
+    test("an unattached firewall is flagged at deploy time", async () => {
+        const warn = jest.spyOn(console, "warn").mockImplementation(() => undefined);
+        await deploy("loose", { ssh: { sources: ["203.0.113.7"] } });
+        expect(warn.mock.calls.map((c) => String(c[0]))).toEqual([expect.stringContaining("firewall loose is attached to no Droplet, so it protects nothing; give tags (or dropletIds)")]);
         warn.mockRestore();
     });
 

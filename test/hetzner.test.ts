@@ -95,6 +95,15 @@ describe("HetznerOriginFirewall", () => {
         warn.mockRestore();
     });
 
+    test("an unattached firewall is flagged at deploy time, not only by the plan", async () => {
+        const warn = jest.spyOn(console, "warn").mockImplementation(() => undefined);
+        await deploy("unattached", { ssh: { sources: ["203.0.113.7"] } });
+        expect(warn.mock.calls.map((c) => String(c[0]))).toEqual([
+            expect.stringContaining("firewall unattached is attached to no server, so it protects nothing; give applyTo.labelSelectors (or serverIds)"),
+        ]);
+        warn.mockRestore();
+    });
+
     test("IPv6 trusted sources are canonical, deduplicated, sorted after IPv4", async () => {
         await deploy("v6", { ssh: { sources: ["2001:DB8:0:0::10", "203.0.113.7/32", "2001:db8::/48", "2001:db8::10", "203.0.113.7"] } });
         expect(firewallInputs("v6")!.rules[0]).toEqual(ssh("22", ["203.0.113.7/32", "2001:db8::/48", "2001:db8::10/128"]));

@@ -3,6 +3,7 @@
 // scheduled-refresh workflow.
 import { execFile } from "child_process";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { promisify } from "util";
 import { parse } from "yaml";
@@ -165,6 +166,14 @@ describe("npm run plan", () => {
         expect(r.stderr).toContain('--timeout: "soon" is not a number of seconds from 1 to 600');
     });
 
+    test("a YAML syntax error names the file and line", async () => {
+        const root = fs.mkdtempSync(path.join(os.tmpdir(), "cof-yaml-"));
+        fs.copyFileSync(path.join(ROOT, "Pulumi.yaml"), path.join(root, "Pulumi.yaml"));
+        fs.mkdirSync(path.join(root, "stacks"));
+        fs.writeFileSync(path.join(root, "stacks", "Pulumi.broken.yaml"), "config:\n  cloudflare-origin-firewall:firewalls:\n    web:\n      ssh: { sources: [203.0.113.7\n");
+        expect(() => loadStackConfig("broken", root)).toThrow(/^stacks\/Pulumi\.broken\.yaml:\d+:\d+: YAML syntax error: /);
+    });
+
     test("an unknown stack and a missing --stack are clear errors", async () => {
         const [unknown, missing] = await Promise.all([plan("--stack", "nope"), plan()]);
         expect(unknown.code).toBe(1);
@@ -194,12 +203,15 @@ describe("stack config validation", () => {
     test.each<[string, any, string]>([
         ["port out of range", edit((c) => (c.firewalls.web.ssh.port = 70000)), "firewalls.web.ssh.port: 70000 is not a port; use a whole number from 1 to 65535"],
         ["port as text", edit((c) => (c.firewalls.web.ssh.port = "22")), 'firewalls.web.ssh.port: "22" is not a port; use a whole number from 1 to 65535'],
-        ["unknown key in a firewall", edit((c) => (c.firewalls.web.sshh = {})), 'firewalls.web: unknown key "sshh"; check the spelling against the README\'s config reference'],
-        ["unknown top-level key", edit((c) => (c.firewall = {})), 'config: unknown key "firewall"; check the spelling'],
+        ["unknown key in a firewall, with a suggestion", edit((c) => (c.firewalls.web.sshh = {})), 'firewalls.web: unknown key "sshh"; did you mean "ssh"?'],
+        ["unknown key in a firewall, nothing close", edit((c) => (c.firewalls.web.zzzzzzzz = 1)), 'firewalls.web: unknown key "zzzzzzzz"; check the spelling against the README\'s config reference'],
+        ["unknown top-level key", edit((c) => (c.lockoutGaurd = "warn")), 'config: unknown key "lockoutGaurd"; did you mean "lockoutGuard"?'],
+        ["misspelt firewalls key (and so no firewalls)", { firewall: { web: {} } }, 'config: unknown key "firewall"; did you mean "firewalls"?'],
+        ["a Hetzner key on a DigitalOcean firewall", edit((c) => (c.firewalls.api.applyTo = { labelSelectors: ["x=y"] })), 'firewalls.api: "applyTo" is a Hetzner setting, and this firewall\'s provider is digitalocean; DigitalOcean firewalls attach with dropletIds or tags'],
         ["unknown key in ssh", edit((c) => (c.firewalls.web.ssh.allowAnywhere = true)), 'firewalls.web.ssh: unknown key "allowAnywhere"'],
-        ["DigitalOcean key on a Hetzner firewall", edit((c) => (c.firewalls.web.tags = ["x"])), 'firewalls.web: unknown key "tags"'],
+        ["DigitalOcean key on a Hetzner firewall", edit((c) => (c.firewalls.web.tags = ["x"])), 'firewalls.web: "tags" is a DigitalOcean setting, and this firewall\'s provider is hetzner; Hetzner firewalls attach with applyTo (labelSelectors or serverIds)'],
         ["unknown provider", edit((c) => (c.firewalls.web.provider = "aws")), 'firewalls.web.provider: "aws" provider must be "hetzner" or "digitalocean"'],
-        ["no firewalls key", {}, "firewalls: missing"],
+        ["an empty config", {}, "config: no firewalls are declared; add cloudflare-origin-firewall:firewalls to the stack file (stacks/Pulumi.<stack>.yaml), a map of name -> firewall"],
         ["empty firewalls map", { firewalls: {} }, "firewalls: {} declares no firewall; add at least one under firewalls"],
         ["bad firewall key", edit((c) => (c.firewalls["Web Server"] = c.firewalls.web)), 'firewalls.Web Server: the name "Web Server" must be lower-case letters, digits and dashes'],
         ["sources not a list", edit((c) => (c.firewalls.web.ssh.sources = "203.0.113.7")), 'firewalls.web.ssh.sources: "203.0.113.7" must be a list of addresses or CIDR blocks'],
