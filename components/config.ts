@@ -79,6 +79,13 @@ const digitalocean = z.strictObject({
         .optional(),
 });
 
+/** A URL that `problemOf` accepts (it returns why it refuses one). */
+const urlAllowedBy = (problemOf: (url: string) => string | undefined) =>
+    z.string().superRefine((url, ctx) => {
+        const problem = problemOf(url);
+        if (problem) ctx.addIssue({ code: "custom", message: `is refused: ${problem}` });
+    });
+
 const firewall = z.discriminatedUnion("provider", [hetzner, digitalocean], { error: 'provider must be "hetzner" or "digitalocean"' });
 
 /** The project's stack config, after validation. */
@@ -88,13 +95,7 @@ export const stackConfigSchema = z.strictObject({
         .record(z.string().regex(/^[a-z0-9][a-z0-9-]*$/, "must be lower-case letters, digits and dashes"), firewall)
         .refine((m) => Object.keys(m).length > 0, "declares no firewall; add at least one under firewalls"),
     /** Cloudflare endpoint: https://api.cloudflare.com/… only, or loopback (tests, offline plan). */
-    cloudflareUrl: z
-        .string()
-        .superRefine((url, ctx) => {
-            const problem = cloudflareUrlProblem(url);
-            if (problem) ctx.addIssue({ code: "custom", message: `is refused: ${problem}` });
-        })
-        .optional(),
+    cloudflareUrl: urlAllowedBy(cloudflareUrlProblem).optional(),
     /** Private key for the host firewall's SSH delivery; set it with `pulumi config set --secret sshPrivateKey`. */
     sshPrivateKey: z.string().optional(),
     /** The lockout guard: error (default), warn (default when CI is set) or off. */
@@ -102,13 +103,7 @@ export const stackConfigSchema = z.strictObject({
     /** Resolvers for DNS names among the sources ("203.0.113.53", "127.0.0.1:5353"); default the system's. */
     dnsServers: z.array(z.string(), { error: "must be a list of resolver addresses" }).optional(),
     /** Where the lockout guard learns this machine's address: Cloudflare's trace endpoint (default) or loopback (tests). */
-    traceUrl: z
-        .string()
-        .superRefine((url, ctx) => {
-            const problem = traceUrlProblem(url);
-            if (problem) ctx.addIssue({ code: "custom", message: `is refused: ${problem}` });
-        })
-        .optional(),
+    traceUrl: urlAllowedBy(traceUrlProblem).optional(),
     /** Check the lockout guard against this address instead of detecting it (the offline plan's --deployer-address). */
     deployerAddress: z.string().optional(),
 });

@@ -13,8 +13,8 @@
  */
 import { execFile, execFileSync } from "child_process";
 import { XMLParser } from "fast-xml-parser";
-import { parseArgs } from "util";
 import { fetchPublicAddress, PolicyRule, portBounds, renderPolicy, rulesAdmitting, rulesOnPort, toCidr, validatePolicy } from "../components";
+import { parseCli, runCli, UsageError } from "./cli";
 import { selectFirewall } from "./firewall-select";
 import { loadRanges } from "./ranges";
 
@@ -22,7 +22,7 @@ const USAGE =
     "usage: npm run audit -- --stack <stack> --firewall <key> --host <address> [--source <address>] [--ranges-file <file>] [--ports <list>] [--json]";
 
 /** A usage, config or tool error: exit 2. */
-class AuditError extends Error {}
+class AuditError extends UsageError {}
 
 /** Parses the port list forms nmap takes that we can reason about: 22, 1-1000, 8000-, -1024, -, and comma lists. */
 export function parsePorts(spec: string): [number, number][] {
@@ -142,9 +142,8 @@ function table(stack: string, key: string, reports: HostReport[]): string {
 }
 
 async function main(): Promise<number> {
-    let values;
-    try {
-        values = parseArgs({
+    const values = parseCli(
+        {
             options: {
                 stack: { type: "string" },
                 firewall: { type: "string" },
@@ -156,11 +155,9 @@ async function main(): Promise<number> {
                 ports: { type: "string", default: "1-65535" },
                 json: { type: "boolean", default: false },
             },
-        }).values;
-    } catch (e) {
-        throw new AuditError(`${(e as Error).message}\n${USAGE}`);
-    }
-    if (!values.stack) throw new AuditError(USAGE);
+        },
+        USAGE,
+    );
     parsePorts(values.ports!);
     try {
         execFileSync("nmap", ["--version"], { stdio: "ignore" });
@@ -169,7 +166,7 @@ async function main(): Promise<number> {
     }
     let selected, ranges;
     try {
-        selected = selectFirewall(values.stack, values.firewall);
+        selected = selectFirewall(values.stack!, values.firewall);
         ranges = await loadRanges({ rangesFile: values["ranges-file"], cloudflareUrl: values["cloudflare-url"] ?? selected.config.cloudflareUrl, log: values.json ? () => undefined : undefined });
     } catch (e) {
         throw new AuditError((e as Error).message);
@@ -182,16 +179,9 @@ async function main(): Promise<number> {
     for (const host of hosts) reports.push(await auditHost(host, values.source, rules, cloudflare, values.ports!, values["trace-url"]));
     const exposed = reports.some((r) => r.unexpected.length > 0);
     if (values.json) console.log(JSON.stringify({ stack: values.stack, firewall: selected.key, ports: values.ports, exposed, hosts: reports }, null, 2));
-    else console.log(table(values.stack, selected.key, reports));
+    else console.log(table(values.stack!, selected.key, reports));
     return exposed ? 1 : 0;
 }
 
-if (require.main === module) {
-    main().then(
-        (code) => process.exit(code),
-        (e) => {
-            console.error(`audit failed: ${(e as Error).message}`);
-            process.exit(2); // usage, config and tool errors alike
-        },
-    );
-}
+// Usage, config and tool errors alike exit 2; 1 is kept for "exposed".
+runCli(module, "audit", main, () => 2);

@@ -6,39 +6,19 @@
  * The same validated policy and ranges as the cloud firewall; a bad config or a
  * rejected answer is a clear error and a non-zero exit, like the plan.
  */
-import { parseArgs } from "util";
 import { renderNftables, validatePolicy } from "../components";
+import { parseCli, runCli } from "./cli";
 import { selectFirewall } from "./firewall-select";
 import { loadRanges } from "./ranges";
 
 const USAGE = "usage: npm run nftables -- --stack <name> [--firewall <key>] [--ranges-file <cloudflare-answer.json> | --cloudflare-url <url>]";
 
 async function main(): Promise<number> {
-    let values;
-    try {
-        values = parseArgs({
-            options: { stack: { type: "string" }, firewall: { type: "string" }, "ranges-file": { type: "string" }, "cloudflare-url": { type: "string" } },
-        }).values;
-    } catch (e) {
-        console.error(`${(e as Error).message}\n${USAGE}`);
-        return 2;
-    }
-    if (!values.stack) {
-        console.error(USAGE);
-        return 2;
-    }
-    const selected = selectFirewall(values.stack, values.firewall);
+    const values = parseCli({ options: { stack: { type: "string" }, firewall: { type: "string" }, "ranges-file": { type: "string" }, "cloudflare-url": { type: "string" } } }, USAGE);
+    const selected = selectFirewall(values.stack!, values.firewall);
     const ranges = await loadRanges({ rangesFile: values["ranges-file"], cloudflareUrl: values["cloudflare-url"] ?? selected.config.cloudflareUrl });
     process.stdout.write(renderNftables(validatePolicy(selected.firewall), ranges));
     return 0;
 }
 
-if (require.main === module) {
-    main().then(
-        (code) => process.exit(code),
-        (e) => {
-            console.error(`nftables failed: ${(e as Error).message}`);
-            process.exit(1);
-        },
-    );
-}
+runCli(module, "nftables", main);

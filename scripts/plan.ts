@@ -14,9 +14,9 @@
 import * as http from "http";
 import { AddressInfo } from "net";
 import * as path from "path";
-import { parseArgs } from "util";
-import { MockRunError, RegisteredResource, runUnderMocks } from "./mock-runtime";
+import { RegisteredResource, runUnderMocks } from "./mock-runtime";
 import { CloudflareRanges, parseStackConfig } from "../components";
+import { parseCli, runCli, UsageError } from "./cli";
 import { loadRanges } from "./ranges";
 import { loadStackConfig, projectConfigOf, ROOT } from "./stack-config";
 
@@ -120,12 +120,9 @@ function seconds(value: string | undefined, flag: string): number | undefined {
     return Math.round(n * 1000);
 }
 
-class UsageError extends Error {}
-
 async function main(): Promise<number> {
-    let values;
-    try {
-        values = parseArgs({
+    const values = parseCli(
+        {
             options: {
                 stack: { type: "string" },
                 "ranges-file": { type: "string" },
@@ -135,14 +132,12 @@ async function main(): Promise<number> {
                 deadline: { type: "string" },
                 json: { type: "boolean", default: false },
             },
-        }).values;
-    } catch (e) {
-        throw new UsageError(`${(e as Error).message}\n${USAGE}`);
-    }
-    if (!values.stack) throw new UsageError(USAGE);
+        },
+        USAGE,
+    );
     const timeoutMs = seconds(values.timeout, "--timeout");
     const deadlineMs = seconds(values.deadline, "--deadline");
-    const loaded = loadStackConfig(values.stack);
+    const loaded = loadStackConfig(values.stack!);
     const key = (k: string) => `${loaded.project}:${k}`;
     // Config errors first, in our words, before anything is fetched.
     const config = parseStackConfig(projectConfigOf(loaded));
@@ -198,12 +193,4 @@ export function plannedHostDelivery(resources: RegisteredResource[]): string[] {
         });
 }
 
-if (require.main === module) {
-    main().then(
-        (code) => process.exit(code),
-        (e) => {
-            console.error(`plan failed: ${e instanceof MockRunError ? e.message : (e as Error).message}`);
-            process.exit(e instanceof UsageError ? 2 : 1);
-        },
-    );
-}
+runCli(module, "plan", main, (e) => (e instanceof UsageError ? 2 : 1));
