@@ -70,7 +70,7 @@ async function requestsPerRun() {
         clearCloudflareRangesCache();
         const s = await serve(() => SAMPLE);
         // Each firewall asks for the ranges itself: the worst case for the memo.
-        const fws = Array.from({ length: n }, (_, i) => new HetznerOriginFirewall(`req-${n}-${i}`, { ssh: ssh(i), cloudflare: { ranges: fetchCloudflareRanges({ url: s.url }) } }));
+        const fws = Array.from({ length: n }, (_, i) => new HetznerOriginFirewall(`req-${n}-${i}`, { ssh: ssh(i), applyTo: { labelSelectors: ["app=web"] }, cloudflare: { ranges: fetchCloudflareRanges({ url: s.url }) } }));
         await Promise.all(fws.map((f) => valueOf(f.firewall.urn)));
         record(`Cloudflare requests, ${n} firewall(s)`, s.requests(), "requests", "1", s.requests() === 1);
         s.close();
@@ -113,13 +113,13 @@ async function componentOverhead() {
     let seq = 0;
     const timeComponents = async (n: number) => {
         const t0 = process.hrtime.bigint();
-        const fws = Array.from({ length: n }, (_, i) => new HetznerOriginFirewall(`c${seq++}`, { ssh: ssh(i), cloudflare: { ranges } }));
+        const fws = Array.from({ length: n }, (_, i) => new HetznerOriginFirewall(`c${seq++}`, { ssh: ssh(i), applyTo: { labelSelectors: ["app=web"] }, cloudflare: { ranges } }));
         await Promise.all(fws.map((f) => valueOf(f.firewall.urn)));
         return Number(process.hrtime.bigint() - t0) / 1e6;
     };
     const timeRaw = async (n: number) => {
         const t0 = process.hrtime.bigint();
-        const fws = Array.from({ length: n }, (_, i) => new hcloud.Firewall(`r${seq++}`, { name: `r${seq}`, rules: rawRules[i] }));
+        const fws = Array.from({ length: n }, (_, i) => new hcloud.Firewall(`r${seq++}`, { name: `r${seq}`, rules: rawRules[i], applyTos: [{ labelSelector: "app=web" }] }));
         await Promise.all(fws.map((f) => valueOf(f.urn)));
         return Number(process.hrtime.bigint() - t0) / 1e6;
     };
@@ -129,7 +129,7 @@ async function componentOverhead() {
         readonly firewall: hcloud.Firewall;
         constructor(name: string, rules: ReturnType<typeof toHetznerRules>) {
             super("bench:index:BareWrapper", name, {}, {});
-            this.firewall = new hcloud.Firewall(name, { name, rules }, { parent: this });
+            this.firewall = new hcloud.Firewall(name, { name, rules, applyTos: [{ labelSelector: "app=web" }] }, { parent: this });
             this.registerOutputs({ firewallId: this.firewall.id });
         }
     }
