@@ -66,10 +66,12 @@ export = async () => {
 
     // Names are judged once resolved (a name that resolves to something broad is
     // broad), and no firewall may lock the deployer out of SSH.
+    const policies = new Map<string, ReturnType<typeof validatePolicy>>();
     for (const [name, fw] of firewalls) {
         let policy;
         try {
             policy = validatePolicy(fw);
+            policies.set(name, policy);
         } catch (e) {
             throw new Error(`firewalls.${name}.${(e as Error).message} (after resolving DNS names)`);
         }
@@ -84,7 +86,7 @@ export = async () => {
         const edge = fw.edge ? new CloudflareOriginEdge(`${name}-edge`, fw.edge) : undefined;
         // The same policy as a host firewall: always an output (and cloud-init user
         // data for new servers); delivered over SSH where the stack asks for it.
-        const hostRuleset = renderNftables(validatePolicy(fw), ranges);
+        const hostRuleset = renderNftables(policies.get(name)!, ranges);
         const ssh = fw.hostFirewall?.overSsh;
         if (ssh && process.env.CI && ssh.deliverInCi !== true) {
             pulumi.log.warn(
