@@ -76,6 +76,11 @@ export const MAX_ENTRIES = 200;
 const MAX_RETRY_AFTER_MS = 30_000;
 const MAX_REDIRECTS = 3;
 const LOOPBACK_HOSTS = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/;
+
+/** True for a loopback host (tests, the offline plan): the only place plain http is allowed. */
+export function isLoopbackHost(url: URL): boolean {
+    return LOOPBACK_HOSTS.test(url.hostname);
+}
 /** The only non-loopback host ranges may come from. */
 export const CLOUDFLARE_API_HOST = "api.cloudflare.com";
 
@@ -237,7 +242,7 @@ export function cloudflareUrlProblem(raw: string): string | undefined {
         return "the URL is not valid";
     }
     if (url.username || url.password) return "the URL carries credentials; none are needed";
-    if (LOOPBACK_HOSTS.test(url.hostname)) return url.protocol === "https:" || url.protocol === "http:" ? undefined : `${url.protocol} is refused`;
+    if (isLoopbackHost(url)) return url.protocol === "https:" || url.protocol === "http:" ? undefined : `${url.protocol} is refused`;
     if (url.protocol !== "https:") return `${url.protocol} is refused; use https://${CLOUDFLARE_API_HOST}/client/v4/ips (plain http is allowed only for loopback hosts)`;
     if (url.hostname !== CLOUDFLARE_API_HOST || url.port !== "") {
         return `${url.host} is not Cloudflare's API; ranges come only from https://${CLOUDFLARE_API_HOST}/… (or a loopback host for tests and the offline plan)`;

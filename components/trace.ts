@@ -6,10 +6,10 @@
  */
 import axios from "axios";
 import { toCidr } from "./cidr";
+import { isLoopbackHost } from "./cloudflare";
 
 export const DEFAULT_TRACE_URL = "https://www.cloudflare.com/cdn-cgi/trace";
 const TRACE_HOSTS = /^(www\.cloudflare\.com|cloudflare\.com|one\.one\.one\.one|1\.1\.1\.1|\[2606:4700:4700::1111\])$/;
-const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/;
 const MAX_BODY = 16 * 1024;
 
 /** A doubtful trace answer; never treated as "no address" silently. */
@@ -56,14 +56,14 @@ export function traceUrlProblem(url: string): string | undefined {
     } catch {
         return "the URL is not valid";
     }
-    if (LOOPBACK.test(parsed.hostname) && (parsed.protocol === "http:" || parsed.protocol === "https:")) return undefined;
+    if (isLoopbackHost(parsed) && (parsed.protocol === "http:" || parsed.protocol === "https:")) return undefined;
     if (parsed.protocol === "https:" && TRACE_HOSTS.test(parsed.hostname) && !parsed.username && !parsed.password) return undefined;
     return "only Cloudflare's trace endpoint (https://www.cloudflare.com/cdn-cgi/trace) or a loopback host is used";
 }
 
 /** True when the trace URL is a loopback host (tests): one request, no address family forced. */
 export function isLoopbackUrl(url: string): boolean {
-    return LOOPBACK.test(new URL(url).hostname);
+    return isLoopbackHost(new URL(url));
 }
 
 /** Fetches this machine's public address (of `family`, when given). */
