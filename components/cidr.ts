@@ -19,16 +19,19 @@ export interface Cidr {
 
 /** Thrown for input that is not a usable IP address or CIDR block. */
 export class CidrError extends Error {
-    constructor(message: string) {
+    /** True when the input is an IPv6 form that embeds an IPv4 address (its own, more precise message). */
+    readonly embeddedIpv4: boolean;
+    constructor(message: string, embeddedIpv4 = false) {
         super(message);
         this.name = "CidrError";
+        this.embeddedIpv4 = embeddedIpv4;
     }
 }
 
 const SHAPE = /^([0-9A-Fa-f.:]+)(?:\/(0|[1-9][0-9]{0,2}))?$/;
 const EXAMPLE = 'expected an address such as "203.0.113.7" or "2001:db8::1", or a block such as "203.0.113.0/24"';
 
-function parseAddress(text: string, input: string): ipaddr.IPv4 | ipaddr.IPv6 {
+function parseIp(text: string, input: string): ipaddr.IPv4 | ipaddr.IPv6 {
     if (ipaddr.IPv4.isValidFourPartDecimal(text)) {
         return ipaddr.IPv4.parse(text);
     }
@@ -40,8 +43,8 @@ function parseAddress(text: string, input: string): ipaddr.IPv4 | ipaddr.IPv6 {
         // different address. Embedded IPv4 is never what a firewall should be given.
         const zeros = (t: string) => /^[0:]*$/.test(t);
         const kind = /^[0:]*ffff:$/i.test(dotted[1]) && zeros(dotted[1].slice(0, -5)) ? "IPv4-mapped" : zeros(dotted[1]) ? "IPv4-compatible" : undefined;
-        if (kind) throw new CidrError(`"${input}" is an ${kind} IPv6 form of ${dotted[2]}; write the IPv4 address "${dotted[2]}" itself (providers read it as IPv4 anyway)`);
-        throw new CidrError(`"${input}" mixes IPv6 and dotted IPv4 notation; write the IPv6 address in hex only`);
+        if (kind) throw new CidrError(`"${input}" is an ${kind} IPv6 form of ${dotted[2]}; write the IPv4 address "${dotted[2]}" itself (providers read it as IPv4 anyway)`, true);
+        throw new CidrError(`"${input}" mixes IPv6 and dotted IPv4 notation; write the IPv6 address in hex only`, true);
     }
     if (text.includes(":") && ipaddr.IPv6.isValid(text)) {
         return ipaddr.IPv6.parse(text);
@@ -73,7 +76,7 @@ export function parseCidr(input: string): Cidr & { hostBitsSet: boolean; network
     if (!m || input.trim() !== input) {
         throw new CidrError(`"${input}" is not a valid IP address or CIDR block (${EXAMPLE})`);
     }
-    const addr = parseAddress(m[1], input);
+    const addr = parseIp(m[1], input);
     const family = addr.kind() === "ipv4" ? 4 : 6;
     const max = family === 4 ? 32 : 128;
     const prefix = m[2] === undefined ? max : Number(m[2]);
@@ -134,11 +137,6 @@ export function cidrContains(outer: Cidr, inner: Cidr): boolean {
     if (outer.family !== inner.family || outer.prefix > inner.prefix) return false;
     const masked = networkBytes(inner.bytes, outer.prefix);
     return masked.every((b, i) => b === outer.bytes[i]);
-}
-
-/** True for 0.0.0.0/0 and ::/0. */
-export function isWorldOpen(c: Cidr): boolean {
-    return c.prefix === 0;
 }
 
 interface SpecialRange {
@@ -274,13 +272,51 @@ const IPV4_EMBEDDING = [
  */
 export function userCidr(input: string): Cidr {
     const c = toCidr(input);
-    if (c.family === 6 && c.prefix > 0) {
-        for (const e of IPV4_EMBEDDING) {
-            if (cidrContains(e.cidr, c)) {
-                const v4 = c.bytes.slice(12).join(".");
-                throw new CidrError(`"${input}" is an ${e.kind} IPv6 form of ${v4}; write the IPv4 address "${v4}" itself (providers read it as IPv4 anyway)`);
-            }
+    refuseEmbeddedIpv4(c, input);
+    return c;
+}
+
+function refuseEmbeddedIpv4(c: Cidr, input: string): void {
+    if (c.family !== 6 || c.prefix === 0) return;
+    for (const e of IPV4_EMBEDDING) {
+        if (cidrContains(e.cidr, c)) {
+            const v4 = c.bytes.slice(12).join(".");
+            throw new CidrError(`"${input}" is an ${e.kind} IPv6 form of ${v4}; write the IPv4 address "${v4}" itself (providers read it as IPv4 anyway)`, true);
         }
     }
-    return c;
+}
+
+// "::" and "::1" are IPv6's own unspecified and loopback addresses, not IPv4-compatible forms.
+const IPV6_OWN = toCidr("::/127");
+
+/** One address, never a block. */
+export interface SingleAddress extends Cidr {
+    /** The canonical address without a prefix: "203.0.113.7", "2001:db8::7". */
+    address: string;
+}
+
+/**
+ * Parses one IP address (no "/prefix") with the rules of `userCidr`: strict
+ * forms only, no IPv6 that embeds IPv4 (but "::1" is IPv6 loopback). `family`
+ * narrows it to IPv4 or IPv6.
+ * The one parser for every "give me an address" input (trace answers, resolver
+ * addresses, audit hosts, record contents, flags). Throws `CidrError` quoting the
+ * input and saying what was expected; callers prefix the field.
+ */
+export function parseSingleAddress(input: string, family?: 4 | 6): SingleAddress {
+    const expected = family
+        ? `a single IPv${family} address, e.g. "${family === 4 ? "203.0.113.7" : "2001:db8::7"}"`
+        : 'a single IPv4 or IPv6 address, e.g. "203.0.113.7" or "2001:db8::7"';
+    const refuse = () => new CidrError(`${JSON.stringify(input)} is not ${expected}${typeof input === "string" && input.includes("/") ? " (a block is not accepted here)" : ""}`);
+    if (typeof input !== "string" || input.includes("/")) throw refuse();
+    let c: Cidr;
+    try {
+        c = toCidr(input);
+        if (!cidrContains(IPV6_OWN, c)) refuseEmbeddedIpv4(c, input);
+    } catch (e) {
+        if (e instanceof CidrError && e.embeddedIpv4) throw e;
+        throw refuse();
+    }
+    if (family !== undefined && c.family !== family) throw refuse();
+    return { ...c, address: formatAddress(c.family, c.bytes) };
 }

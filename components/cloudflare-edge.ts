@@ -8,7 +8,7 @@
 import * as cloudflare from "@pulumi/cloudflare";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
-import { Cidr, uniqueSorted, userCidr } from "./cidr";
+import { Cidr, parseSingleAddress, uniqueSorted, userCidr } from "./cidr";
 import { onResource } from "./origin";
 import { PolicyError } from "./policy";
 
@@ -94,16 +94,11 @@ export const ZONE_ID = /^[0-9a-f]{32}$/;
  * Cloudflare returns, so an unchanged address never shows as a diff.
  */
 export function canonicalRecordContent(value: string, family: 4 | 6, field: string): string {
-    let c: Cidr | undefined;
     try {
-        c = value.includes("/") ? undefined : userCidr(value);
+        return parseSingleAddress(value, family).address;
     } catch (e) {
-        if (/IPv4-(mapped|compatible)/.test((e as Error).message)) throw new PolicyError(`${field}: ${(e as Error).message}`);
+        throw new PolicyError(`${field}: ${(e as Error).message}`);
     }
-    if (!c || c.family !== family) {
-        throw new PolicyError(`${field}: ${JSON.stringify(value)} is not a single IPv${family} address, e.g. "${family === 4 ? "203.0.113.7" : "2001:db8::7"}"`);
-    }
-    return c.text.split("/")[0];
 }
 
 /** The child resource name of a record: the hostname itself (unique in a zone, readable). */

@@ -229,12 +229,23 @@ export function validateCloudflareRanges(ranges: CloudflareRanges, source = "clo
     return result;
 }
 
+/** A Cloudflare endpoint this package fetches from: which hosts serve it, and how to name it in errors. */
+export interface EndpointRule {
+    /** Host names (URL `hostname` form, IPv6 in brackets) that serve it over https on the default port. */
+    hosts: readonly string[];
+    /** What it is, for errors: "Cloudflare's API". */
+    what: string;
+    /** The default URL, quoted in errors. */
+    example: string;
+}
+
 /**
- * Checks where ranges may come from: https://api.cloudflare.com/… or a loopback
- * host (http or https; tests and the offline plan). Returns a reason to refuse, or
- * undefined. Shared by the fetch and the stack config validation.
+ * The one check of a URL we fetch from (the ranges, the trace): https on one of
+ * the endpoint's hosts and the default port, or a loopback host over http or
+ * https (tests and the offline plan); never credentials in the URL. Returns the
+ * reason to refuse, or undefined. Used by the fetches and the stack config.
  */
-export function cloudflareUrlProblem(raw: string): string | undefined {
+export function endpointUrlProblem(raw: string, endpoint: EndpointRule): string | undefined {
     let url: URL;
     try {
         url = new URL(raw);
@@ -243,11 +254,18 @@ export function cloudflareUrlProblem(raw: string): string | undefined {
     }
     if (url.username || url.password) return "the URL carries credentials; none are needed";
     if (isLoopbackHost(url)) return url.protocol === "https:" || url.protocol === "http:" ? undefined : `${url.protocol} is refused`;
-    if (url.protocol !== "https:") return `${url.protocol} is refused; use https://${CLOUDFLARE_API_HOST}/client/v4/ips (plain http is allowed only for loopback hosts)`;
-    if (url.hostname !== CLOUDFLARE_API_HOST || url.port !== "") {
-        return `${url.host} is not Cloudflare's API; ranges come only from https://${CLOUDFLARE_API_HOST}/… (or a loopback host for tests and the offline plan)`;
+    if (url.protocol !== "https:") return `${url.protocol} is refused; use ${endpoint.example} (plain http is allowed only for loopback hosts)`;
+    if (!endpoint.hosts.includes(url.hostname) || url.port !== "") {
+        return `${url.host} is not ${endpoint.what}; only ${endpoint.example} is used (or a loopback host for tests and the offline plan)`;
     }
     return undefined;
+}
+
+const RANGES_ENDPOINT: EndpointRule = { hosts: [CLOUDFLARE_API_HOST], what: "Cloudflare's API", example: `https://${CLOUDFLARE_API_HOST}/client/v4/ips` };
+
+/** Where ranges may come from (see `endpointUrlProblem`): the reason to refuse `raw`, or undefined. */
+export function cloudflareUrlProblem(raw: string): string | undefined {
+    return endpointUrlProblem(raw, RANGES_ENDPOINT);
 }
 
 /** A saved answer of https://api.cloudflare.com/client/v4/ips, as JSON. */

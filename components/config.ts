@@ -8,7 +8,7 @@ import { cloudflareUrlProblem } from "./cloudflare";
 import { validateEdge } from "./cloudflare-edge";
 import { validateDigitalOceanPlacement, validateEgress } from "./digitalocean";
 import { toHetznerApplyTos, validateHetznerNaming } from "./hetzner";
-import { toCidr } from "./cidr";
+import { CidrError, parseSingleAddress } from "./cidr";
 import { validateDnsServers } from "./names";
 import { traceUrlProblem } from "./trace";
 import { validatePolicy } from "./policy";
@@ -214,10 +214,9 @@ export function parseStackConfig(raw: Record<string, unknown>): StackConfig {
         }
         for (const [i, host] of (fw.audit?.hosts ?? []).entries()) {
             try {
-                const c = toCidr(host);
-                if (c.prefix !== (c.family === 4 ? 32 : 128) || host.includes("/")) throw new Error("a block");
-            } catch {
-                throw new ConfigError(`firewalls.${name}.audit.hosts[${i}]: ${JSON.stringify(host)} is not a single IPv4 or IPv6 address; give each server address to check, e.g. "203.0.113.20"`);
+                parseSingleAddress(host);
+            } catch (e) {
+                throw new ConfigError(`firewalls.${name}.audit.hosts[${i}]: ${(e as CidrError).message}; give each server address to check`);
             }
         }
         if (fw.edge) {
@@ -237,9 +236,9 @@ export function parseStackConfig(raw: Record<string, unknown>): StackConfig {
     }
     if (result.data.deployerAddress !== undefined) {
         try {
-            if (toCidr(result.data.deployerAddress).text.split("/")[0] === "" || result.data.deployerAddress.includes("/")) throw new Error();
-        } catch {
-            throw new ConfigError(`deployerAddress: ${JSON.stringify(result.data.deployerAddress)} is not a single IPv4 or IPv6 address`);
+            parseSingleAddress(result.data.deployerAddress);
+        } catch (e) {
+            throw new ConfigError(`deployerAddress: ${(e as CidrError).message}`);
         }
     }
     return result.data;

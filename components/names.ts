@@ -6,7 +6,7 @@
  * the name; a name is never dropped, and stale data is never used.
  */
 import { promises as dns } from "dns";
-import { canonicalCidrList, toCidr, userCidr } from "./cidr";
+import { canonicalCidrList, parseSingleAddress, userCidr } from "./cidr";
 import type { OriginPolicyArgs } from "./policy";
 
 /** A DNS name: dot-separated labels ending in a label that starts with a letter (so never an address). */
@@ -56,7 +56,7 @@ export function validateDnsServers(servers: unknown, field = "dnsServers"): stri
         const port = m?.[3] === undefined ? 53 : Number(m[3]);
         let ok = Boolean(host) && port >= 1 && port <= 65535;
         try {
-            if (ok) ok = !toCidr(host!).text.includes("/") || toCidr(host!).prefix === (toCidr(host!).family === 4 ? 32 : 128);
+            if (ok) parseSingleAddress(host!);
         } catch {
             ok = false;
         }

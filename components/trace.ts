@@ -5,11 +5,15 @@
  * strict parsing of the answer. Used by the lockout guard and the audit.
  */
 import axios from "axios";
-import { toCidr } from "./cidr";
-import { isLoopbackHost } from "./cloudflare";
+import { CidrError, parseSingleAddress } from "./cidr";
+import { endpointUrlProblem, EndpointRule, isLoopbackHost } from "./cloudflare";
 
 export const DEFAULT_TRACE_URL = "https://www.cloudflare.com/cdn-cgi/trace";
-const TRACE_HOSTS = /^(www\.cloudflare\.com|cloudflare\.com|one\.one\.one\.one|1\.1\.1\.1|\[2606:4700:4700::1111\])$/;
+const TRACE_ENDPOINT: EndpointRule = {
+    hosts: ["www.cloudflare.com", "cloudflare.com", "one.one.one.one", "1.1.1.1", "[2606:4700:4700::1111]"],
+    what: "Cloudflare's trace endpoint",
+    example: DEFAULT_TRACE_URL,
+};
 const MAX_BODY = 16 * 1024;
 
 /** A doubtful trace answer; never treated as "no address" silently. */
@@ -38,27 +42,16 @@ export function parseTrace(body: string, url = DEFAULT_TRACE_URL): string {
     }
     const ips = lines.filter((l) => l.startsWith("ip=")).map((l) => l.slice(3));
     if (ips.length !== 1) throw new PublicAddressError(url, `expected one ip= line, found ${ips.length}`);
-    let c;
     try {
-        c = toCidr(ips[0]);
+        return parseSingleAddress(ips[0]).address;
     } catch (e) {
-        throw new PublicAddressError(url, `ip=${ips[0]} is not an address (${(e as Error).message})`);
+        throw new PublicAddressError(url, `ip=${ips[0]}: ${(e as CidrError).message}`);
     }
-    if (ips[0].includes("/")) throw new PublicAddressError(url, `ip=${ips[0]} is a block, not an address`);
-    return c.text.split("/")[0];
 }
 
-/** Why a trace URL is refused (only Cloudflare's trace endpoint, or loopback for tests), or undefined. */
+/** Why a trace URL is refused (see `endpointUrlProblem`), or undefined. */
 export function traceUrlProblem(url: string): string | undefined {
-    let parsed: URL;
-    try {
-        parsed = new URL(url);
-    } catch {
-        return "the URL is not valid";
-    }
-    if (isLoopbackHost(parsed) && (parsed.protocol === "http:" || parsed.protocol === "https:")) return undefined;
-    if (parsed.protocol === "https:" && TRACE_HOSTS.test(parsed.hostname) && !parsed.username && !parsed.password) return undefined;
-    return "only Cloudflare's trace endpoint (https://www.cloudflare.com/cdn-cgi/trace) or a loopback host is used";
+    return endpointUrlProblem(url, TRACE_ENDPOINT);
 }
 
 /** True when the trace URL is a loopback host (tests): one request, no address family forced. */
@@ -88,7 +81,7 @@ export async function fetchPublicAddress(options: PublicAddressOptions = {}): Pr
             ...(options.family && !loopback ? { family: options.family } : {}),
         });
         const address = parseTrace(String(response.data), url);
-        const family = toCidr(address).family;
+        const family = parseSingleAddress(address).family;
         if (options.family && family !== options.family) throw new PublicAddressError(url, `asked over IPv${options.family}, answered with the IPv${family} address ${address}`);
         return address;
     } catch (e) {

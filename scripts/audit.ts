@@ -13,7 +13,7 @@
  */
 import { execFile, execFileSync } from "child_process";
 import { XMLParser } from "fast-xml-parser";
-import { fetchPublicAddress, PolicyRule, portBounds, renderPolicy, rulesAdmitting, rulesOnPort, toCidr, validatePolicy } from "../components";
+import { fetchPublicAddress, parseSingleAddress, PolicyRule, portBounds, renderPolicy, rulesAdmitting, rulesOnPort, SingleAddress, validatePolicy } from "../components";
 import { parseCli, runCli, UsageError } from "./cli";
 import { selectFirewall } from "./firewall-select";
 import { loadRanges } from "./ranges";
@@ -72,22 +72,20 @@ export interface HostReport {
     admittedNotAnswering: string[];
 }
 
-async function auditHost(host: string, sourceFlag: string | undefined, rules: PolicyRule[], cloudflare: Set<string>, ports: string, traceUrl?: string): Promise<HostReport> {
-    let target;
+/** One address given on the command line, or a usage error naming the flag. */
+function singleAddress(value: string, flag: string): SingleAddress {
     try {
-        target = toCidr(host);
-        if (host.includes("/")) throw new Error("a block");
-    } catch {
-        throw new AuditError(`--host: "${host}" is not a single IPv4 or IPv6 address`);
+        return parseSingleAddress(value);
+    } catch (e) {
+        throw new AuditError(`${flag}: ${(e as Error).message}`);
     }
+}
+
+async function auditHost(host: string, sourceFlag: string | undefined, rules: PolicyRule[], cloudflare: Set<string>, ports: string, traceUrl?: string): Promise<HostReport> {
+    const target = singleAddress(host, "--host");
     let source: string;
     if (sourceFlag) {
-        try {
-            source = toCidr(sourceFlag).text.split("/")[0];
-            if (sourceFlag.includes("/")) throw new Error("a block");
-        } catch {
-            throw new AuditError(`--source: "${sourceFlag}" is not a single IPv4 or IPv6 address`);
-        }
+        source = singleAddress(sourceFlag, "--source").address;
     } else {
         try {
             source = await fetchPublicAddress({ family: target.family, url: traceUrl });
@@ -95,7 +93,7 @@ async function auditHost(host: string, sourceFlag: string | undefined, rules: Po
             throw new AuditError(`${(e as Error).message}; give the address the scan comes from with --source`);
         }
     }
-    const src = toCidr(source);
+    const src = parseSingleAddress(source);
     if (src.family !== target.family) throw new AuditError(`--source ${source} is IPv${src.family} but --host ${host} is IPv${target.family}; the scan's source address must be of the host's family`);
     const root = process.getuid?.() === 0;
     const args = nmapArgs(host, ports, root);

@@ -6,6 +6,7 @@ import {
     fetchCloudflareRanges,
     validateCloudflareRanges,
 } from "../components";
+import { CidrError, parseSingleAddress } from "../components/cidr";
 import { answerWith, sampleAnswer, startServer, TestServer } from "./helpers/server";
 
 const SAMPLE_V4 = [
@@ -282,6 +283,7 @@ describe("where ranges may come from (issue 14)", () => {
         ["https://api.cloudflare.com.evil.example/ips", "api.cloudflare.com.evil.example is not Cloudflare's API"],
         ["https://api.cloudflare.com:8443/client/v4/ips", "api.cloudflare.com:8443 is not Cloudflare's API"],
         ["https://user:pw@api.cloudflare.com/client/v4/ips", "the URL carries credentials"],
+        ["http://user@127.0.0.1:8080/ips", "the URL carries credentials"],
         ["http://api.cloudflare.com/client/v4/ips", "http: is refused"],
         ["ftp://127.0.0.1/ips", "ftp: is refused"],
     ])("%s is refused before any request", (url, message) => {
@@ -297,6 +299,38 @@ describe("where ranges may come from (issue 14)", () => {
         await expect(fetchCloudflareRanges({ url: "https://ranges.example.net/ips", ...fast })).rejects.toThrow(
             "Cloudflare IP ranges from https://ranges.example.net/ips rejected: ranges.example.net is not Cloudflare's API",
         );
+    });
+});
+
+describe("parseSingleAddress: the one parser of a single address", () => {
+    test.each([
+        ["203.0.113.7", undefined, "203.0.113.7", 4],
+        ["2001:DB8:0:0:0:0:0:7", undefined, "2001:db8::7", 6],
+        ["2001:db8::7", 6, "2001:db8::7", 6],
+        ["0.0.0.0", 4, "0.0.0.0", 4],
+        ["::1", undefined, "::1", 6],
+    ] as const)("%s (family %s) -> %s", (input, family, address, fam) => {
+        const a = parseSingleAddress(input, family);
+        expect(a.address).toBe(address);
+        expect(a.family).toBe(fam);
+        expect(a.text).toBe(`${address}/${fam === 4 ? 32 : 128}`);
+    });
+    test.each([
+        ["203.0.113.0/24", undefined, '"203.0.113.0/24" is not a single IPv4 or IPv6 address, e.g. "203.0.113.7" or "2001:db8::7" (a block is not accepted here)'],
+        ["203.0.113.7/32", undefined, "(a block is not accepted here)"],
+        ["localhost", undefined, '"localhost" is not a single IPv4 or IPv6 address'],
+        ["127.1", undefined, '"127.1" is not a single IPv4 or IPv6 address'],
+        ["", undefined, '"" is not a single IPv4 or IPv6 address'],
+        ["2001:db8::7", 4, '"2001:db8::7" is not a single IPv4 address, e.g. "203.0.113.7"'],
+        ["203.0.113.7", 6, '"203.0.113.7" is not a single IPv6 address, e.g. "2001:db8::7"'],
+        ["::ffff:203.0.113.7", undefined, '"::ffff:203.0.113.7" is an IPv4-mapped IPv6 form of 203.0.113.7'],
+        ["::ffff:cb00:7107", undefined, '"::ffff:cb00:7107" is an IPv4-mapped IPv6 form of 203.0.113.7'],
+    ] as const)("%s (family %s) is refused", (input, family, message) => {
+        expect(() => parseSingleAddress(input, family)).toThrow(CidrError);
+        expect(() => parseSingleAddress(input, family)).toThrow(message);
+    });
+    test("property: any IPv4 dotted quad round-trips", () => {
+        fc.assert(fc.property(fc.ipV4(), (a) => expect(parseSingleAddress(a).address).toBe(a)));
     });
 });
 

@@ -18,6 +18,7 @@ import {
     resolvePolicyNames,
     validatePolicy,
 } from "../components";
+import { traceUrlProblem } from "../components/trace";
 import { startDns, TestDns } from "./helpers/dns-server";
 import { SAMPLE_RANGES } from "./helpers/fixtures";
 import { SAMPLE_ANSWER_PATH, startServer, TestServer } from "./helpers/server";
@@ -48,8 +49,9 @@ describe("learning this machine's public address (trace endpoint)", () => {
         ["an HTML page", { body: "<html>blocked</html>" }, 'the answer is not a trace (starts with "<html>blocked</html>")'],
         ["no ip= line", { body: "fl=1\nh=x\n" }, "expected one ip= line, found 0"],
         ["two ip= lines", { body: "ip=203.0.113.1\nip=203.0.113.2\n" }, "expected one ip= line, found 2"],
-        ["ip= not an address", { body: "ip=localhost\n" }, "ip=localhost is not an address"],
-        ["ip= a block", { body: "ip=203.0.113.0/24\n" }, "ip=203.0.113.0/24 is a block, not an address"],
+        ["ip= not an address", { body: "ip=localhost\n" }, 'ip=localhost: "localhost" is not a single IPv4 or IPv6 address'],
+        ["ip= a block", { body: "ip=203.0.113.0/24\n" }, 'ip=203.0.113.0/24: "203.0.113.0/24" is not a single IPv4 or IPv6 address, e.g. "203.0.113.7" or "2001:db8::7" (a block is not accepted here)'],
+        ["ip= IPv4-mapped", { body: "ip=::ffff:203.0.113.9\n" }, 'is an IPv4-mapped IPv6 form of 203.0.113.9'],
         ["HTTP 500", { status: 500, body: "oops" }, "HTTP 500"],
         ["a redirect", { status: 302, headers: { location: "http://127.0.0.1:1/" } }, "HTTP 302 (redirects are not followed)"],
     ])("%s is refused", async (_n, reply, message) => {
@@ -63,9 +65,28 @@ describe("learning this machine's public address (trace endpoint)", () => {
         expect(Date.now() - t0).toBeLessThan(2000);
     });
     test("only Cloudflare's trace endpoint or loopback", async () => {
-        await expect(fetchPublicAddress({ url: "https://ifconfig.example.net/ip" })).rejects.toThrow("only Cloudflare's trace endpoint");
+        await expect(fetchPublicAddress({ url: "https://ifconfig.example.net/ip" })).rejects.toThrow(
+            "ifconfig.example.net is not Cloudflare's trace endpoint; only https://www.cloudflare.com/cdn-cgi/trace is used",
+        );
         expect(parseTrace("ip=198.51.100.1\n")).toBe("198.51.100.1");
     });
+    // The same rule as the ranges URL (one check, cloudflare.ts endpointUrlProblem).
+    test.each([
+        ["https://user:pw@www.cloudflare.com/cdn-cgi/trace", "the URL carries credentials; none are needed"],
+        ["http://user@127.0.0.1:8080/trace", "the URL carries credentials; none are needed"],
+        ["http://www.cloudflare.com/cdn-cgi/trace", "http: is refused; use https://www.cloudflare.com/cdn-cgi/trace"],
+        ["https://www.cloudflare.com:8443/cdn-cgi/trace", "www.cloudflare.com:8443 is not Cloudflare's trace endpoint"],
+        ["ftp://127.0.0.1/trace", "ftp: is refused"],
+        ["not a url", "the URL is not valid"],
+    ])("trace URL %s is refused", (url, message) => {
+        expect(traceUrlProblem(url)).toContain(message);
+    });
+    test.each(["https://www.cloudflare.com/cdn-cgi/trace", "https://1.1.1.1/cdn-cgi/trace", "https://[2606:4700:4700::1111]/cdn-cgi/trace", "http://127.0.0.1:8080/t"])(
+        "trace URL %s is allowed",
+        (url) => {
+            expect(traceUrlProblem(url)).toBeUndefined();
+        },
+    );
 });
 
 describe("the lockout guard (pure)", () => {
