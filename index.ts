@@ -21,24 +21,10 @@ import {
     hostFirewallCloudInit,
     HostFirewallOverSsh,
     parseStackConfig,
+    projectConfigValues,
     renderNftables,
     validatePolicy,
 } from "./components";
-
-/** This project's config keys (without the "project:" prefix), values parsed as Pulumi stores them. */
-function projectConfig(): Record<string, unknown> {
-    const project = pulumi.getProject();
-    const out: Record<string, unknown> = {};
-    for (const [key, value] of Object.entries(pulumi.runtime.allConfig())) {
-        if (!key.startsWith(`${project}:`)) continue; // provider namespaces (hcloud:, digitalocean:) are theirs
-        try {
-            out[key.slice(project.length + 1)] = JSON.parse(value);
-        } catch {
-            out[key.slice(project.length + 1)] = value; // plain strings are stored unquoted
-        }
-    }
-    return out;
-}
 
 /** This machine's public addresses (IPv4 and IPv6 where it has them), or why none could be learned. */
 async function deployerAddresses(url: string | undefined): Promise<{ addresses: string[]; problem?: string }> {
@@ -50,7 +36,7 @@ async function deployerAddresses(url: string | undefined): Promise<{ addresses: 
 }
 
 export = async () => {
-    const config = parseStackConfig(projectConfig());
+    const config = parseStackConfig(projectConfigValues(pulumi.getProject(), pulumi.runtime.allConfig()));
     const guard = lockoutGuardMode(config.lockoutGuard);
 
     // Everything that can fail is awaited before the first resource: one Cloudflare

@@ -171,6 +171,26 @@ function unknownKeyMessage(at: string, keys: string[], raw: unknown, path: reado
 }
 
 /**
+ * A project's own keys out of a stack's whole config (`pulumi.runtime.allConfig()`,
+ * or the stack file as the offline tools read it): "project:key" becomes "key", other
+ * namespaces (hcloud:, digitalocean:) are left to their providers; values are
+ * parsed from JSON where they are JSON (objects, lists, numbers, booleans) and kept
+ * as text otherwise (Pulumi stores plain strings unquoted). The input of `parseStackConfig`.
+ */
+export function projectConfigValues(project: string, all: Readonly<Record<string, string>>): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(all)) {
+        if (!key.startsWith(`${project}:`)) continue;
+        try {
+            out[key.slice(project.length + 1)] = JSON.parse(value);
+        } catch {
+            out[key.slice(project.length + 1)] = value;
+        }
+    }
+    return out;
+}
+
+/**
  * Validates raw stack config (`key` without the project prefix -> parsed value):
  * shape and unknown keys with zod, then every firewall with the same pure
  * validators the components use, so that all errors come before any resource.

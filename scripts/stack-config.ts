@@ -7,6 +7,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { parse, YAMLParseError } from "yaml";
+import { projectConfigValues } from "../components/config";
 
 /** Parses a YAML file; a syntax error names the file, line and column. */
 function parseYamlFile(file: string, root: string): any {
@@ -61,14 +62,5 @@ export function loadStackConfig(stack: string, root = ROOT): LoadedStack {
 
 /** The project's own config of a stack, parsed as the program parses it (key without the project prefix). */
 export function projectConfigOf(loaded: LoadedStack): Record<string, unknown> {
-    const out: Record<string, unknown> = {};
-    for (const [key, value] of Object.entries(loaded.config)) {
-        if (!key.startsWith(`${loaded.project}:`)) continue;
-        try {
-            out[key.slice(loaded.project.length + 1)] = JSON.parse(value);
-        } catch {
-            out[key.slice(loaded.project.length + 1)] = value;
-        }
-    }
-    return out;
+    return projectConfigValues(loaded.project, loaded.config);
 }

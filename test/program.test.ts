@@ -8,7 +8,8 @@ import * as path from "path";
 import { promisify } from "util";
 import { parse } from "yaml";
 import { parseStackConfig } from "../components";
-import { listStacks, loadStackConfig } from "../scripts/stack-config";
+import { projectConfigValues } from "../components/config";
+import { listStacks, loadStackConfig, projectConfigOf } from "../scripts/stack-config";
 import { CF_SOURCES } from "./helpers/fixtures";
 import { SAMPLE_ANSWER_PATH, sampleAnswer, startServer } from "./helpers/server";
 
@@ -225,8 +226,22 @@ describe("stack config validation", () => {
         ["the README's zone id placeholder fails the plan, not the deploy", edit((c) => (c.firewalls.web.edge = { zoneId: "<zone id>" })), 'firewalls.web.edge.zoneId: "<zone id>" is not a Cloudflare zone id'],
         ["labelSelectors and serverIds together", edit((c) => (c.firewalls.web.applyTo = { labelSelectors: ["role=web"], serverIds: [42] })), "firewalls.web.applyTo: give labelSelectors or serverIds, not both; Hetzner refuses later changes to a server attached both ways (firewall_managed_by_label_selector)"],
         ["cloudflare ranges cannot come from config", edit((c) => (c.firewalls.web.cloudflare = { ranges: { ipv4: ["0.0.0.0/0"] } })), 'firewalls.web.cloudflare: unknown key "ranges"'],
+        ["an audit host that is a block", edit((c) => (c.firewalls.web.audit = { hosts: ["203.0.113.0/24"] })), 'firewalls.web.audit.hosts[0]: "203.0.113.0/24" is not a single IPv4 or IPv6 address, e.g. "203.0.113.7" or "2001:db8::7" (a block is not accepted here); give each server address to check'],
+        ["an audit host that is a /32", edit((c) => (c.firewalls.web.audit = { hosts: ["203.0.113.9/32"] })), "(a block is not accepted here)"],
+        ["a deployer address that is a name", edit((c) => (c.deployerAddress = "me.example.net")), 'deployerAddress: "me.example.net" is not a single IPv4 or IPv6 address'],
+        ["a trace URL with credentials", edit((c) => (c.traceUrl = "https://u:p@www.cloudflare.com/cdn-cgi/trace")), "traceUrl: \"https://u:p@www.cloudflare.com/cdn-cgi/trace\" is refused: the URL carries credentials; none are needed"],
+        ["a ranges URL with credentials", edit((c) => (c.cloudflareUrl = "http://u@127.0.0.1:1/ips")), "cloudflareUrl: \"http://u@127.0.0.1:1/ips\" is refused: the URL carries credentials; none are needed"],
     ])("%s", (_name, raw, message) => {
         expect(() => parseStackConfig(raw)).toThrow(message);
+    });
+
+    test("the program and the offline tools read a stack's values with one function", () => {
+        const all = { "cloudflare-origin-firewall:firewalls": '{"web":{}}', "cloudflare-origin-firewall:lockoutGuard": "warn", "cloudflare-origin-firewall:n": "42", "hcloud:token": "secret" };
+        expect(projectConfigValues("cloudflare-origin-firewall", all)).toEqual({ firewalls: { web: {} }, lockoutGuard: "warn", n: 42 });
+        // The stack file, as the plan reads it, goes through the same function.
+        const loaded = loadStackConfig("hetzner-web");
+        expect(projectConfigOf(loaded)).toEqual(projectConfigValues(loaded.project, loaded.config));
+        expect(Object.keys(projectConfigOf(loaded))).toContain("firewalls");
     });
 });
 
