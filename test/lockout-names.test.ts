@@ -21,10 +21,10 @@ import {
 import { traceUrlProblem } from "../components/trace";
 import { startDns, TestDns } from "./helpers/dns-server";
 import { SAMPLE_RANGES } from "./helpers/fixtures";
-import { SAMPLE_ANSWER_PATH, startServer, TestServer } from "./helpers/server";
+import { SAMPLE_ANSWER_PATH, startServer, TestServer, traceReply } from "./helpers/server";
 
 const ROOT = path.join(__dirname, "..");
-const trace = (ip: string) => ({ body: `fl=1f1\nh=www.cloudflare.com\nip=${ip}\nts=1795874289.1\nvisit_scheme=https\nuag=node\ncolo=FRA\n`, headers: { "content-type": "text/plain" } });
+const trace = traceReply;
 let servers: TestServer[] = [];
 const serve = async (...replies: Parameters<typeof startServer>) => {
     const s = await startServer(...replies);
