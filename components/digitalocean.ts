@@ -6,8 +6,7 @@
  */
 import * as digitalocean from "@pulumi/digitalocean";
 import * as pulumi from "@pulumi/pulumi";
-import { CloudflareRanges } from "./cloudflare";
-import { onResource, resolvePolicy } from "./origin";
+import { onResource, OriginFirewallComponent, resolvePolicy } from "./origin";
 import { checkRuleCount, OriginPolicyArgs, PolicyError, PolicyRule, splitRules, validateSources, validateTraffic, WORLD } from "./policy";
 
 /** DigitalOcean: at most 10 Droplets per firewall (use tags beyond). */
@@ -146,16 +145,7 @@ export function toDigitalOceanRules(inbound: PolicyRule[], outbound: PolicyRule[
  * chosen ports only from Cloudflare, the extra rules, and nothing else inbound;
  * egress explicit (allow all by default).
  */
-export class DigitalOceanOriginFirewall extends pulumi.ComponentResource {
-    /** The firewall resource. */
-    public readonly firewall: digitalocean.Firewall;
-    /** DigitalOcean's id of the firewall. */
-    public readonly firewallId: pulumi.Output<string>;
-    /** The Cloudflare ranges applied, with Cloudflare's etag. */
-    public readonly cloudflareRanges: pulumi.Output<CloudflareRanges>;
-    /** Number of rules, inbound plus outbound. */
-    public readonly ruleCount: pulumi.Output<number>;
-
+export class DigitalOceanOriginFirewall extends OriginFirewallComponent<digitalocean.Firewall> {
     constructor(name: string, args: DigitalOceanOriginFirewallArgs, opts?: pulumi.ComponentResourceOptions) {
         super("cloudflare-origin-firewall:digitalocean:OriginFirewall", name, {}, opts);
         const firewallName = args.firewallName ?? name;
@@ -169,7 +159,7 @@ export class DigitalOceanOriginFirewall extends pulumi.ComponentResource {
         }
         const resolved = resolvePolicy(args, this);
         const rules = resolved.rules.apply((inbound) => onResource(this, () => toDigitalOceanRules(inbound, egress)));
-        this.firewall = new digitalocean.Firewall(
+        const firewall = new digitalocean.Firewall(
             name,
             {
                 name: firewallName,
@@ -180,9 +170,6 @@ export class DigitalOceanOriginFirewall extends pulumi.ComponentResource {
             },
             { parent: this },
         );
-        this.firewallId = this.firewall.id;
-        this.cloudflareRanges = resolved.cloudflareRanges;
-        this.ruleCount = rules.apply((r) => r.inboundRules.length + r.outboundRules.length);
-        this.registerOutputs({ firewallId: this.firewallId, cloudflareRanges: this.cloudflareRanges, ruleCount: this.ruleCount });
+        this.publish(firewall, resolved.cloudflareRanges, rules.apply((r) => r.inboundRules.length + r.outboundRules.length));
     }
 }

@@ -7,8 +7,7 @@
 import * as hcloud from "@pulumi/hcloud";
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
-import { CloudflareRanges } from "./cloudflare";
-import { onResource, resolvePolicy } from "./origin";
+import { onResource, OriginFirewallComponent, resolvePolicy } from "./origin";
 import { checkRuleCount, OriginPolicyArgs, PolicyError, PolicyRule, splitRules } from "./policy";
 
 /** Hetzner: "You can specify 100 CIDR blocks at most" per rule. */
@@ -139,16 +138,7 @@ export function hetznerPhysicalName(base: string, labels: Record<string, string>
  * One Hetzner Cloud firewall that admits SSH from trusted sources, the chosen
  * ports only from Cloudflare, the extra rules, and nothing else inbound.
  */
-export class HetznerOriginFirewall extends pulumi.ComponentResource {
-    /** The firewall resource. */
-    public readonly firewall: hcloud.Firewall;
-    /** Hetzner's id of the firewall. */
-    public readonly firewallId: pulumi.Output<string>;
-    /** The Cloudflare ranges applied, with Cloudflare's etag. */
-    public readonly cloudflareRanges: pulumi.Output<CloudflareRanges>;
-    /** Number of rules in the firewall. */
-    public readonly ruleCount: pulumi.Output<number>;
-
+export class HetznerOriginFirewall extends OriginFirewallComponent<hcloud.Firewall> {
     constructor(name: string, args: HetznerOriginFirewallArgs, opts?: pulumi.ComponentResourceOptions) {
         super("cloudflare-origin-firewall:hetzner:OriginFirewall", name, {}, opts);
         const firewallName = args.firewallName ?? name;
@@ -166,14 +156,11 @@ export class HetznerOriginFirewall extends pulumi.ComponentResource {
         // #931), and an attachment change forces a new firewall: every such change is
         // a replacement instead, new firewall first (its name is new, so it can
         // coexist), then the old one deleted. No moment without rules.
-        this.firewall = new hcloud.Firewall(
+        const firewall = new hcloud.Firewall(
             name,
             { name: physicalName, labels: args.labels, rules, applyTos: applyTos.length > 0 ? applyTos : undefined },
             { parent: this, replaceOnChanges: ["name", "labels", "applyTos"], deleteBeforeReplace: false },
         );
-        this.firewallId = this.firewall.id;
-        this.cloudflareRanges = resolved.cloudflareRanges;
-        this.ruleCount = rules.apply((r) => r.length);
-        this.registerOutputs({ firewallId: this.firewallId, cloudflareRanges: this.cloudflareRanges, ruleCount: this.ruleCount });
+        this.publish(firewall, resolved.cloudflareRanges, rules.apply((r) => r.length));
     }
 }

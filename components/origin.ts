@@ -56,6 +56,43 @@ export function resolvePolicy(args: OriginPolicyArgs, parent: pulumi.Resource): 
     return { policy, cloudflareRanges, rules };
 }
 
+/**
+ * What every provider's origin firewall component exposes: the firewall resource,
+ * its id, the Cloudflare ranges applied and the rule count. A provider component
+ * creates its firewall and hands it to `publish`, which registers the outputs.
+ */
+export abstract class OriginFirewallComponent<F extends pulumi.CustomResource> extends pulumi.ComponentResource {
+    private published?: { firewall: F; cloudflareRanges: pulumi.Output<CloudflareRanges>; ruleCount: pulumi.Output<number> };
+
+    /** The firewall resource. */
+    get firewall(): F {
+        return this.outputs().firewall;
+    }
+    /** The provider's id of the firewall. */
+    get firewallId(): pulumi.Output<string> {
+        return this.outputs().firewall.id;
+    }
+    /** The Cloudflare ranges applied, with Cloudflare's etag. */
+    get cloudflareRanges(): pulumi.Output<CloudflareRanges> {
+        return this.outputs().cloudflareRanges;
+    }
+    /** Number of rules in the firewall (DigitalOcean: inbound plus outbound). */
+    get ruleCount(): pulumi.Output<number> {
+        return this.outputs().ruleCount;
+    }
+
+    /** Records the firewall and registers the component's outputs; called once, at the end of the constructor. */
+    protected publish(firewall: F, cloudflareRanges: pulumi.Output<CloudflareRanges>, ruleCount: pulumi.Output<number>): void {
+        this.published = { firewall, cloudflareRanges, ruleCount };
+        this.registerOutputs({ firewallId: firewall.id, cloudflareRanges, ruleCount });
+    }
+
+    private outputs() {
+        if (!this.published) throw new Error(`${this.constructor.name}: read before its firewall was created`);
+        return this.published;
+    }
+}
+
 /** True for data that is neither an Output nor a promise. */
 function isPlain(value: unknown): boolean {
     return !pulumi.Output.isInstance(value) && !(value instanceof Promise) && typeof (value as { then?: unknown })?.then !== "function";
