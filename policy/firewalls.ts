@@ -1,0 +1,150 @@
+/**
+ * Reads the firewalls of any program (their registered inputs, as the engine hands
+ * them to a policy pack) into the library's provider-neutral rules, so the pack
+ * judges them with the components' own functions. Fail closed: anything we cannot
+ * read counts as admitting more, never less.
+ */
+import { parseCidr } from "../components/cidr";
+import type { PolicyRule } from "../components/policy";
+
+/** A firewall in neutral form: its inbound rules and what the pack needs besides. */
+export interface NeutralFirewall {
+    /** Inbound tcp and udp rules; sources canonical. Other protocols have no ports to judge. */
+    rules: PolicyRule[];
+    /** Labels (Hetzner) or tags (AWS): where an opt-out is read from. */
+    labels: Record<string, string>;
+    /** Source entries that could not be read; each was counted as everywhere in its family, or both. */
+    unreadable: string[];
+}
+
+export const HCLOUD_FIREWALL = "hcloud:index/firewall:Firewall";
+export const HCLOUD_FIREWALL_ATTACHMENT = "hcloud:index/firewallAttachment:FirewallAttachment";
+export const DO_FIREWALL = "digitalocean:index/firewall:Firewall";
+export const AWS_SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup";
+export const AWS_SECURITY_GROUP_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule";
+export const AWS_INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule";
+
+/** The resource types whose inbound rules the pack judges. */
+export const FIREWALL_TYPES: readonly string[] = [HCLOUD_FIREWALL, DO_FIREWALL, AWS_SECURITY_GROUP, AWS_SECURITY_GROUP_RULE, AWS_INGRESS_RULE];
+
+const ALL_PORTS = "1-65535";
+const EVERYWHERE = { 4: "0.0.0.0/0", 6: "::/0" } as const;
+
+const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : v === undefined || v === null ? [] : [v]);
+
+/** Canonical sources; an entry that is not an address or block is counted as everywhere (both families when the family is unclear). */
+function readSources(entries: unknown[], unreadable: string[]): string[] {
+    return entries.flatMap((entry) => {
+        try {
+            // parseCidr clears host bits, as Go's net.ParseCIDR (every provider here) does.
+            return [parseCidr(String(entry)).text];
+        } catch {
+            unreadable.push(String(entry));
+            const text = String(entry);
+            if (/^[\d.]+(\/\d+)?$/.test(text)) return [EVERYWHERE[4]];
+            if (/^[0-9a-f:]+(\/\d+)?$/i.test(text) && text.includes(":")) return [EVERYWHERE[6]];
+            return [EVERYWHERE[4], EVERYWHERE[6]];
+        }
+    });
+}
+
+/**
+ * A port field as the library's port spec ("22" or "8000-8100"). Anything that
+ * means every port ("any" at Hetzner, "all" or "0" at DigitalOcean, missing on tcp
+ * or udp) or that we cannot read is every port.
+ */
+function readPortSpec(port: unknown): string {
+    const m = /^(\d{1,5})(?:-(\d{1,5}))?$/.exec(String(port ?? "").trim());
+    if (!m) return ALL_PORTS;
+    const low = Math.max(1, Number(m[1]));
+    const high = Math.min(65535, Number(m[2] ?? m[1]));
+    if (Number(m[1]) === 0 && m[2] === undefined) return ALL_PORTS; // DigitalOcean's "0" is every port
+    if (low > high) return ALL_PORTS;
+    return low === high ? String(low) : `${low}-${high}`;
+}
+
+/** tcp/udp only: the other protocols have no ports, so no port policy applies to them. */
+function portProtocols(protocol: unknown): ("tcp" | "udp")[] {
+    const p = String(protocol ?? "").toLowerCase();
+    if (p === "tcp" || p === "6") return ["tcp"];
+    if (p === "udp" || p === "17") return ["udp"];
+    if (p === "-1" || p === "all") return ["tcp", "udp"]; // AWS: every protocol, every port
+    return [];
+}
+
+function labelsOf(v: unknown): Record<string, string> {
+    if (typeof v !== "object" || v === null || Array.isArray(v)) return {};
+    return Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([k, x]) => [k, String(x)]));
+}
+
+function rule(description: string, protocols: ("tcp" | "udp")[], port: string, sources: string[]): PolicyRule[] {
+    return sources.length === 0 ? [] : protocols.map((protocol) => ({ description, protocol, port, sources }));
+}
+
+/** `hcloud.Firewall`: `rules[]` with `direction: "in"`, `port` ("22", "80-85", "any"), `sourceIps`. */
+export function fromHetzner(props: Record<string, any>): NeutralFirewall {
+    const unreadable: string[] = [];
+    const rules = list(props.rules).flatMap((r: any, i) => {
+        if (String(r?.direction ?? "in") !== "in") return [];
+        return rule(`rules[${i}]`, portProtocols(r.protocol), readPortSpec(r.port), readSources(list(r.sourceIps), unreadable));
+    });
+    return { rules, labels: labelsOf(props.labels), unreadable };
+}
+
+/** `digitalocean.Firewall`: `inboundRules[]` with `portRange` and `sourceAddresses` (tags, Droplets and load balancers are not address sets). */
+export function fromDigitalOcean(props: Record<string, any>): NeutralFirewall {
+    const unreadable: string[] = [];
+    const rules = list(props.inboundRules).flatMap((r: any, i) =>
+        rule(`inboundRules[${i}]`, portProtocols(r?.protocol), readPortSpec(r?.portRange), readSources(list(r?.sourceAddresses), unreadable)),
+    );
+    // A DigitalOcean firewall carries no labels; its `tags` select Droplets, so they are no opt-out.
+    return { rules, labels: {}, unreadable };
+}
+
+/** AWS `fromPort`/`toPort` (protocol -1 means every port). */
+function awsPorts(r: any, protocols: ("tcp" | "udp")[]): string {
+    if (String(r?.protocol ?? r?.ipProtocol) === "-1" || String(r?.protocol ?? r?.ipProtocol).toLowerCase() === "all" || protocols.length === 0) return ALL_PORTS;
+    const from = Number(r?.fromPort);
+    const to = Number(r?.toPort ?? r?.fromPort);
+    if (!Number.isInteger(from) || !Number.isInteger(to)) return ALL_PORTS;
+    return readPortSpec(`${Math.max(from, 0)}-${Math.max(to, 0)}`);
+}
+
+/** `aws.ec2.SecurityGroup`: inline `ingress[]` with `cidrBlocks` and `ipv6CidrBlocks`. */
+export function fromAwsSecurityGroup(props: Record<string, any>): NeutralFirewall {
+    const unreadable: string[] = [];
+    const rules = list(props.ingress).flatMap((r: any, i) => {
+        const protocols = portProtocols(r?.protocol);
+        return rule(`ingress[${i}]`, protocols, awsPorts(r, protocols), readSources([...list(r?.cidrBlocks), ...list(r?.ipv6CidrBlocks)], unreadable));
+    });
+    return { rules, labels: labelsOf(props.tags), unreadable };
+}
+
+/** `aws.ec2.SecurityGroupRule` (`type: "ingress"`) and `aws.vpc.SecurityGroupIngressRule` (`cidrIpv4`/`cidrIpv6`, `ipProtocol`). */
+export function fromAwsRule(type: string, props: Record<string, any>): NeutralFirewall {
+    const unreadable: string[] = [];
+    if (type === AWS_SECURITY_GROUP_RULE && String(props.type) !== "ingress") return { rules: [], labels: {}, unreadable };
+    const protocol = type === AWS_INGRESS_RULE ? props.ipProtocol : props.protocol;
+    const protocols = portProtocols(protocol);
+    const sources =
+        type === AWS_INGRESS_RULE ? [...list(props.cidrIpv4), ...list(props.cidrIpv6)] : [...list(props.cidrBlocks), ...list(props.ipv6CidrBlocks)];
+    const rules = rule("rule", protocols, awsPorts({ ...props, protocol }, protocols), readSources(sources, unreadable));
+    return { rules, labels: labelsOf(props.tags), unreadable };
+}
+
+/** The neutral form of any firewall type the pack judges, or undefined for other resources. */
+export function neutralFirewall(type: string, props: Record<string, any>): NeutralFirewall | undefined {
+    switch (type) {
+        case HCLOUD_FIREWALL:
+            return fromHetzner(props);
+        case DO_FIREWALL:
+            return fromDigitalOcean(props);
+        case AWS_SECURITY_GROUP:
+            return fromAwsSecurityGroup(props);
+        case AWS_SECURITY_GROUP_RULE:
+        case AWS_INGRESS_RULE:
+            return fromAwsRule(type, props);
+        default:
+            return undefined;
+    }
+}

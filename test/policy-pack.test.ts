@@ -1,0 +1,230 @@
+/**
+ * The CrossGuard pack (policy/), called as the engine calls it: each policy's
+ * `validateResource` on a resource's registered inputs, wrapped in @pulumi/policy's
+ * own unknown-checking proxy. No engine, no gRPC server. Inputs are shaped like real
+ * registrations: the field names and value forms of hcloud, digitalocean and aws
+ * (e.g. Hetzner's "any" port, DigitalOcean's "all"), and the registrations our own
+ * components make under the mock runtime, which must pass.
+ */
+import { execFile } from "child_process";
+import * as path from "path";
+import { promisify } from "util";
+import { runUnderMocks, valueOf } from "../scripts/mock-runtime";
+import { DigitalOceanOriginFirewall, HetznerOriginFirewall } from "../components";
+import {
+    broadSsh,
+    cloudflareOnlyPorts,
+    digitalOceanExplicitEgress,
+    hetznerSingleAttachment,
+    OPT_OUT_BROAD_SSH,
+    OPT_OUT_CLOUDFLARE_ONLY,
+    policies,
+    resolveCloudflareOnlyConfig,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+} from "../policy/policies";
+import { CF_SOURCES, SAMPLE_RANGES } from "./helpers/fixtures";
+import { startServer } from "./helpers/server";
+
+// The framework's proxy: reading an unknown (preview) value throws, as under the engine.
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const proxy = require(require.resolve("@pulumi/policy/proxy", { paths: [path.join(__dirname, "..", "policy")] }));
+
+const HCLOUD = "hcloud:index/firewall:Firewall";
+const HCLOUD_ATTACH = "hcloud:index/firewallAttachment:FirewallAttachment";
+const DO = "digitalocean:index/firewall:Firewall";
+const AWS_SG = "aws:ec2/securityGroup:SecurityGroup";
+const AWS_SG_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule";
+const AWS_INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule";
+
+const urnOf = (type: string, name: string) => `urn:pulumi:prod::shop::${type}::${name}`;
+
+/** Runs one policy on one resource as the analyzer would; returns the violations reported. */
+function validate(policy: ResourceValidationPolicy, type: string, props: Record<string, any>, config: object = {}, name = "fw"): string[] {
+    const violations: string[] = [];
+    const wrapped = proxy.unknownCheckingProxy(props);
+    const args: ResourceValidationArgs = {
+        type,
+        props: wrapped,
+        urn: urnOf(type, name),
+        name,
+        opts: { protect: false, ignoreChanges: [], aliases: [], additionalSecretOutputs: [], dependsOn: [], customTimeouts: {} } as any,
+        stackTags: new Map(),
+        isType: () => false,
+        asType: () => undefined,
+        getConfig: <T extends object>() => config as T,
+        notApplicable: () => {
+            throw new Error("not applicable");
+        },
+    };
+    const validations = Array.isArray(policy.validateResource) ? policy.validateResource : [policy.validateResource!];
+    for (const v of validations) void v(args, (message: string) => violations.push(message));
+    return violations;
+}
+
+/** Every mandatory violation of the pack on one resource. */
+const mandatory = (type: string, props: Record<string, any>, config: { ssh?: object; cf?: object } = {}, name?: string) => [
+    ...validate(broadSsh, type, props, config.ssh, name),
+    ...validate(cloudflareOnlyPorts, type, props, config.cf, name),
+];
+const advisory = (type: string, props: Record<string, any>) => [...validate(digitalOceanExplicitEgress, type, props), ...validate(hetznerSingleAttachment, type, props)];
+
+const hin = (port: string | undefined, sourceIps: string[], protocol = "tcp") => ({ direction: "in", protocol, ...(port === undefined ? {} : { port }), sourceIps });
+const doIn = (portRange: string | undefined, sourceAddresses: string[], protocol = "tcp") => ({ protocol, ...(portRange === undefined ? {} : { portRange }), sourceAddresses });
+const doEgress = [
+    { protocol: "tcp", portRange: "1-65535", destinationAddresses: ["0.0.0.0/0", "::/0"] },
+    { protocol: "udp", portRange: "1-65535", destinationAddresses: ["0.0.0.0/0", "::/0"] },
+];
+const sixteen12s = Array.from({ length: 16 }, (_, i) => `16.${i * 16}.0.0/12`); // a /8 worth, no single rule broad
+
+describe("policy pack: violations (mandatory)", () => {
+    const cases: [string, string, Record<string, any>, RegExp[]][] = [
+        ["Hetzner: SSH from 0.0.0.0/0", HCLOUD, { rules: [hin("22", ["0.0.0.0/0"])] }, [/^tcp 22 is reachable from all of IPv4/]],
+        ["Hetzner: split /1s in two rules", HCLOUD, { rules: [hin("22", ["0.0.0.0/1"]), hin("22", ["128.0.0.0/1"])] }, [/^tcp 22 is reachable from all of IPv4, by the union of rules\[0\] \(tcp 22\), rules\[1\] \(tcp 22\)/]],
+        ["Hetzner: two /9s, one through a port range, only broad together", HCLOUD, { rules: [hin("22", ["16.0.0.0/9"]), hin("20-30", ["16.128.0.0/9"])] }, [/^tcp 22 is reachable from 16777216 IPv4 addresses \(a \/8 worth/]],
+        ["Hetzner: sixteen /12s on 22", HCLOUD, { rules: [hin("22", sixteen12s)] }, [/^tcp 22 is reachable from 16777216 IPv4 addresses/]],
+        ["Hetzner: IPv6 /17 pair", HCLOUD, { rules: [hin("22", ["2a00::/17"]), hin("22", ["2a00:8000::/17"])] }, [/^tcp 22 is reachable from an IPv6 \/16 worth/]],
+        ["Hetzner: port \"any\" from the world (SSH and 443)", HCLOUD, { rules: [hin("any", ["0.0.0.0/0", "::/0"])] }, [/^tcp 22 is reachable from all of IPv4 and all of IPv6/, /^tcp 443 admits all of IPv4 and all of IPv6 outside Cloudflare's ranges/]],
+        ["Hetzner: udp 443 (QUIC) from the world", HCLOUD, { rules: [hin("443", CF_SOURCES), hin("443", ["0.0.0.0/0"], "udp")] }, [/^udp 443 admits all of IPv4 outside Cloudflare's ranges/]],
+        ["Hetzner: 440-450 from a /9 reaches 443", HCLOUD, { rules: [hin("443", CF_SOURCES), hin("440-450", ["17.0.0.0/9"])] }, [/^tcp 443 admits 8388608 IPv4 addresses .* outside Cloudflare's ranges \(17\.0\.0\.0\/9\)/]],
+        ["Hetzner: opt-out label with a value other than \"true\"", HCLOUD, { labels: { [OPT_OUT_BROAD_SSH]: "yes" }, rules: [hin("22", ["0.0.0.0/0"])] }, [/^tcp 22 is reachable/]],
+        ["Hetzner: an unreadable source counts as everywhere", HCLOUD, { rules: [hin("22", ["everyone"])] }, [/^tcp 22 is reachable from all of IPv4 and all of IPv6.*unreadable sources "everyone"/]],
+        ["DigitalOcean: SSH from 0.0.0.0/0 and ::/0", DO, { inboundRules: [doIn("22", ["0.0.0.0/0", "::/0"])], outboundRules: doEgress }, [/^tcp 22 is reachable from all of IPv4 and all of IPv6/]],
+        ["DigitalOcean: 443 from Cloudflare plus one office address", DO, { inboundRules: [doIn("443", [...CF_SOURCES, "198.51.100.7/32"])], outboundRules: doEgress }, [/^tcp 443 admits 1 IPv4 address .* outside Cloudflare's ranges \(198\.51\.100\.7\/32\)/]],
+        ["DigitalOcean: udp portRange \"all\" from the world", DO, { inboundRules: [doIn("all", ["0.0.0.0/0"], "udp")], outboundRules: doEgress }, [/^udp 22 is reachable/, /^udp 443 admits all of IPv4/]],
+        ["DigitalOcean: split /1s across a single port and a range", DO, { inboundRules: [doIn("22", ["0.0.0.0/1"]), doIn("1-100", ["128.0.0.0/1"])], outboundRules: doEgress }, [/^tcp 22 is reachable from all of IPv4/]],
+        ["AWS SecurityGroup: protocol -1 from the world", AWS_SG, { ingress: [{ protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["0.0.0.0/0"] }] }, [/^tcp 22 is reachable/, /^udp 22 is reachable/, /^tcp 443 admits all of IPv4/, /^udp 443 admits all of IPv4/]],
+        ["AWS SecurityGroup: split /1s in two ingress blocks", AWS_SG, { ingress: [{ protocol: "tcp", fromPort: 22, toPort: 22, cidrBlocks: ["0.0.0.0/1"] }, { protocol: "6", fromPort: 0, toPort: 65535, cidrBlocks: ["128.0.0.0/1"] }] }, [/^tcp 22 is reachable from all of IPv4/, /^tcp 443 admits 2147483648 IPv4 addresses/]],
+        ["AWS SecurityGroupIngressRule: 22 from 0.0.0.0/0", AWS_INGRESS, { securityGroupId: "sg-1", ipProtocol: "tcp", fromPort: 22, toPort: 22, cidrIpv4: "0.0.0.0/0" }, [/^tcp 22 is reachable from all of IPv4/]],
+        ["AWS SecurityGroupRule: ingress 0-65535 from ::/0", AWS_SG_RULE, { type: "ingress", protocol: "tcp", fromPort: 0, toPort: 65535, ipv6CidrBlocks: ["::/0"], securityGroupId: "sg-1" }, [/^tcp 22 is reachable from all of IPv6/, /^tcp 443 admits all of IPv6/]],
+    ];
+    test.each(cases)("%s", (_what, type, props, expected) => {
+        const found = mandatory(type, props);
+        expect(found).toHaveLength(expected.length);
+        expected.forEach((re, i) => expect(found[i]).toMatch(re));
+    });
+
+    test("a configured port list: 2222 is guarded only when configured", () => {
+        const props = { rules: [hin("2200-2300", ["0.0.0.0/0"])] };
+        expect(validate(broadSsh, HCLOUD, props)).toEqual([]);
+        expect(validate(broadSsh, HCLOUD, props, { ports: [22, 2222] })).toEqual([expect.stringMatching(/^tcp 2222 is reachable from all of IPv4/)]);
+    });
+
+    test("a configured Cloudflare port: 8443 from an address outside Cloudflare", () => {
+        const props = { rules: [hin("443", CF_SOURCES), hin("8443", ["203.0.113.0/24"])] };
+        expect(validate(cloudflareOnlyPorts, HCLOUD, props)).toEqual([]);
+        expect(validate(cloudflareOnlyPorts, HCLOUD, props, { ports: [443, 8443] })).toEqual([expect.stringMatching(/^tcp 8443 admits 256 IPv4 addresses .*\(203\.0\.113\.0\/24\)/)]);
+    });
+
+    test("opting out of one policy leaves the other in force", () => {
+        const props = { labels: { [OPT_OUT_BROAD_SSH]: "true" }, rules: [hin("any", ["0.0.0.0/0"])] };
+        expect(validate(broadSsh, HCLOUD, props)).toEqual([]);
+        expect(validate(cloudflareOnlyPorts, HCLOUD, props)).toEqual([expect.stringMatching(/^tcp 443 admits all of IPv4/)]);
+    });
+
+    test("an unknown (preview) source list is never judged compliant: the framework's UnknownValueError surfaces", () => {
+        const props = { rules: [{ direction: "in", protocol: "tcp", port: "22", sourceIps: proxy.unknownArrayValue }] };
+        expect(() => validate(broadSsh, HCLOUD, props)).toThrow(proxy.UnknownValueError);
+    });
+
+    test("bad config fails the policy with the field named, instead of judging with a guess", () => {
+        const props = { rules: [hin("22", ["203.0.113.7/32"])] };
+        expect(() => validate(broadSsh, HCLOUD, props, { ports: [0] })).toThrow(/broad-ssh\.ports\[0\]: 0 is not a port/);
+        expect(() => validate(cloudflareOnlyPorts, HCLOUD, props, { ranges: { ipv4: ["0.0.0.0/0"], ipv6: [] } })).toThrow(/cloudflare-only-ports\.ranges/);
+        expect(() => validate(cloudflareOnlyPorts, HCLOUD, props, { rangesFile: "missing.json" })).toThrow(/rangesFile: .*missing\.json could not be read/);
+        expect(() => validate(broadSsh, HCLOUD, props, { exemptUrns: ["fw"] })).toThrow(/exemptUrns: .* must be a list of resource URNs/);
+    });
+});
+
+describe("policy pack: advisories", () => {
+    test("DigitalOcean firewall without outbound rules", () => {
+        expect(advisory(DO, { inboundRules: [doIn("22", ["203.0.113.7/32"])] })).toEqual([expect.stringMatching(/no outbound rules, so DigitalOcean blocks all egress/)]);
+        expect(advisory(DO, { inboundRules: [doIn("22", ["203.0.113.7/32"])], outboundRules: [] })).toHaveLength(1);
+    });
+    test("Hetzner firewall attached by label and by server, inline or through an attachment", () => {
+        expect(advisory(HCLOUD, { rules: [], applyTos: [{ labelSelector: "app=web" }, { server: 42 }] })).toEqual([expect.stringMatching(/1 label selector\(s\) and 1 server\(s\).*firewall_managed_by_label_selector/)]);
+        expect(advisory(HCLOUD_ATTACH, { firewallId: 7, labelSelectors: ["app=web"], serverIds: [42, 43] })).toEqual([expect.stringMatching(/1 label selector\(s\) and 2 server\(s\)/)]);
+    });
+    test("advisories are advisory, the exposure policies mandatory", () => {
+        expect(policies.map((p) => [p.name, p.enforcementLevel])).toEqual([
+            ["broad-ssh", "mandatory"],
+            ["cloudflare-only-ports", "mandatory"],
+            ["digitalocean-explicit-egress", "advisory"],
+            ["hetzner-single-attachment", "advisory"],
+        ]);
+    });
+});
+
+describe("policy pack: compliant resources", () => {
+    const cases: [string, string, Record<string, any>, { ssh?: object; cf?: object }?][] = [
+        ["Hetzner: SSH from two /24s, 443 from Cloudflare", HCLOUD, { rules: [hin("22", ["198.51.100.0/24", "203.0.113.0/24"]), hin("443", CF_SOURCES)] }],
+        ["Hetzner: two /10s on 22 (a /9 worth, below a /8)", HCLOUD, { rules: [hin("22", ["16.0.0.0/10"]), hin("20-30", ["16.64.0.0/10"])] }],
+        ["Hetzner: one IPv6 /17 on 22", HCLOUD, { rules: [hin("22", ["2a00::/17"])] }],
+        ["Hetzner: 23-442 and 444-65535 from the world miss both guarded ports", HCLOUD, { rules: [hin("23-442", ["0.0.0.0/0"]), hin("444-65535", ["::/0"])] }],
+        ["Hetzner: outbound rules and icmp from the world", HCLOUD, { rules: [{ direction: "out", protocol: "tcp", port: "any", destinationIps: ["0.0.0.0/0"] }, hin(undefined, ["0.0.0.0/0", "::/0"], "icmp")] }],
+        ["Hetzner: world SSH with the opt-out label", HCLOUD, { labels: { [OPT_OUT_BROAD_SSH]: "true" }, rules: [hin("22", ["0.0.0.0/0"]), hin("443", CF_SOURCES)] }],
+        ["Hetzner: a server not behind Cloudflare, opted out", HCLOUD, { labels: { [OPT_OUT_CLOUDFLARE_ONLY]: "true" }, rules: [hin("22", ["203.0.113.7/32"]), hin("443", ["0.0.0.0/0"])] }],
+        ["DigitalOcean: world SSH exempted by URN", DO, { inboundRules: [doIn("22", ["0.0.0.0/0"])], outboundRules: doEgress }, { ssh: { exemptUrns: [urnOf(DO, "fw")] } }],
+        ["DigitalOcean: 443 from a subset of Cloudflare, 80 from the world", DO, { inboundRules: [doIn("443", ["104.16.0.0/13", "2606:4700::/32"]), doIn("80", ["0.0.0.0/0"])], outboundRules: doEgress }],
+        ["AWS SecurityGroup: 443 from Cloudflare, 22 from one address, world egress", AWS_SG, { ingress: [{ protocol: "tcp", fromPort: 443, toPort: 443, cidrBlocks: SAMPLE_RANGES.ipv4, ipv6CidrBlocks: SAMPLE_RANGES.ipv6 }, { protocol: "tcp", fromPort: 22, toPort: 22, cidrBlocks: ["203.0.113.7/32"] }], egress: [{ protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["0.0.0.0/0"] }] }],
+        ["AWS SecurityGroupRule: egress to the world", AWS_SG_RULE, { type: "egress", protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["0.0.0.0/0"] }],
+        ["AWS SecurityGroupIngressRule: tagged opt-out", AWS_INGRESS, { ipProtocol: "tcp", fromPort: 22, toPort: 22, cidrIpv4: "0.0.0.0/0", tags: { [OPT_OUT_BROAD_SSH]: "true" } }],
+        ["not a firewall", "hcloud:index/server:Server", { name: "web", rules: [hin("22", ["0.0.0.0/0"])] }],
+    ];
+    // The config rides in the props' place when absent, so jest never reads a 4th argument as `done`.
+    test.each(cases.map(([what, type, props, config]) => [what, type, { props, config: config ?? {} }] as const))("%s", (_what, type, { props, config }) => {
+        expect(mandatory(type, props, config)).toEqual([]);
+        if (type === DO || type === HCLOUD) expect(advisory(type, props)).toEqual([]);
+    });
+});
+
+describe("policy pack: what our own components register passes", () => {
+    test("Hetzner and DigitalOcean firewalls, defaults and extras, pass every policy", async () => {
+        const run = await runUnderMocks(async () => {
+            const cloudflare = { ranges: SAMPLE_RANGES };
+            const made = [
+                new HetznerOriginFirewall("web", { ssh: { sources: ["203.0.113.7"] }, cloudflare, applyTo: { labelSelectors: ["app=web"] } }),
+                new HetznerOriginFirewall("dash", {
+                    ssh: { sources: ["198.51.100.0/24", "2001:db8:1::/48"], port: 2222 },
+                    cloudflare: { ...cloudflare, ports: [443, 8443] },
+                    rules: [{ description: "metrics", port: "9000-9100", sources: ["203.0.113.10"] }, { description: "dns", protocol: "udp", port: 53, sources: ["198.51.100.53"] }],
+                    allowPing: true,
+                    applyTo: { serverIds: [42] },
+                    labels: { app: "dash" },
+                }),
+                new DigitalOceanOriginFirewall("api", { ssh: { sources: ["203.0.113.7"] }, cloudflare, tags: ["api"] }),
+                new DigitalOceanOriginFirewall("api-quiet", { ssh: { sources: ["203.0.113.7"] }, cloudflare, dropletIds: [7], egress: [{ protocol: "tcp", port: 443, destinations: ["0.0.0.0/0"] }] }),
+            ];
+            await Promise.all(made.map((m) => valueOf(m.firewallId)));
+        });
+        const firewalls = run.resources.filter((r) => r.type === HCLOUD || r.type === DO);
+        expect(firewalls.map((r) => r.name).sort()).toEqual(["api", "api-quiet", "dash", "web"]);
+        for (const fw of firewalls) {
+            const config = fw.name === "dash" ? { ssh: { ports: [2222] }, cf: { ports: [443, 8443] } } : {};
+            expect([fw.name, mandatory(fw.type, fw.inputs, config, fw.name), advisory(fw.type, fw.inputs)]).toEqual([fw.name, [], []]);
+        }
+    });
+
+    test("the bundled saved answer is what the pack uses by default, validated like a fetched one", () => {
+        expect(resolveCloudflareOnlyConfig({}).ranges).toEqual(SAMPLE_RANGES);
+    });
+
+    test("the shipped stacks, run by the real program: clean, except deliberate world SSH once the org guards its port", async () => {
+        const server = await startServer();
+        try {
+            const ROOT = path.join(__dirname, "..");
+            for (const stack of ["hetzner-web", "hetzner-dashboard", "digitalocean-api"]) {
+                const { stdout } = await promisify(execFile)(process.execPath, ["-r", "ts-node/register/transpile-only", "test/fixtures/run-program.ts", stack, server.url], { cwd: ROOT });
+                const firewalls = (JSON.parse(stdout).resources as { type: string; name: string; inputs: Record<string, any> }[]).filter((r) => r.type === HCLOUD || r.type === DO);
+                expect(firewalls).toHaveLength(1);
+                const [fw] = firewalls;
+                expect([stack, mandatory(fw.type, fw.inputs, { cf: { ports: [80, 443] } }), advisory(fw.type, fw.inputs)]).toEqual([stack, [], []]);
+                // hetzner-web opens SSH on 2222 to all (allowFromAnywhere): an org that guards 2222 sees it, until the firewall carries the opt-out label.
+                const guarded = validate(broadSsh, fw.type, fw.inputs, { ports: [22, 2222] });
+                expect([stack, guarded]).toEqual([stack, stack === "hetzner-web" ? [expect.stringMatching(/^tcp 2222 is reachable from all of IPv4 and all of IPv6/)] : []]);
+            }
+        } finally {
+            await server.close();
+        }
+    });
+});
