@@ -14,6 +14,7 @@ import {
     fetchCloudflareRanges,
     fetchPublicAddress,
     isLoopbackUrl,
+    LockoutError,
     lockoutGuardMode,
     renderPolicy,
     resolvePolicyNames,
@@ -62,7 +63,7 @@ export = async () => {
             throw new Error(`firewalls.${name}.${(e as Error).message} (after resolving DNS names)`);
         }
         const verdict = checkLockout(name, renderPolicy(policy, ranges), policy.ssh.port, deployer.addresses, guard, "problem" in deployer ? deployer.problem : undefined);
-        if (verdict.level === "error") throw new Error(verdict.message);
+        if (verdict.level === "error") throw new LockoutError(verdict.message);
         if (verdict.level === "warn" || verdict.level === "unchecked") pulumi.log.warn(verdict.message);
     }
 

@@ -12,7 +12,11 @@ import { CidrError, parseSingleAddress } from "./cidr";
 import { validateDnsServers } from "./names";
 import { traceUrlProblem } from "./trace";
 import { validatePolicy } from "./policy";
+import { suggestKey } from "./suggest";
 
+export { suggestKey } from "./suggest";
+
+const DESCRIPTION_HINT = 'every rule needs a description saying what it admits, e.g. description: "Grafana from the office"';
 const port = z.number({ error: "is not a port; use a whole number from 1 to 65535" }).int("is not a port; use a whole number from 1 to 65535").min(1, "is not a port; use a whole number from 1 to 65535").max(65535, "is not a port; use a whole number from 1 to 65535");
 const addresses = z.array(z.string({ error: "must be an address or CIDR block in quotes" }), { error: "must be a list of addresses or CIDR blocks" });
 const portSpec = z.union([port, z.string()], { error: 'must be a port (9000) or a range ("8000-8100")' });
@@ -24,7 +28,7 @@ const common = {
     /** Ports reachable only from Cloudflare. */
     cloudflare: z.strictObject({ ports: z.array(port).optional() }).optional(),
     /** Additional inbound rules. */
-    rules: z.array(z.strictObject({ description: z.string(), protocol: protocol.optional(), port: portSpec.optional(), sources: addresses })).optional(),
+    rules: z.array(z.strictObject({ description: z.string({ error: (i) => `${i.input === undefined ? "" : "must be text; "}${DESCRIPTION_HINT}` }), protocol: protocol.optional(), port: portSpec.optional(), sources: addresses })).optional(),
     /** ICMP from anywhere. */
     allowPing: z.boolean().optional(),
     /** Name at the provider; default the key. */
@@ -32,7 +36,7 @@ const common = {
     /** The Cloudflare side: proxied DNS, Authenticated Origin Pulls, SSL mode, edge blocks. */
     edge: z
         .strictObject({
-            zoneId: z.string(),
+            zoneId: z.string({ error: "must be the zone's id: 32 hex digits, on the domain's Overview page in the Cloudflare dashboard" }),
             records: z.record(z.string(), z.strictObject({ ipv4: z.string().optional(), ipv6: z.string().optional() })).optional(),
             authenticatedOriginPulls: z.boolean().optional(),
             sslMode: z.enum(["strict", "full"], { error: 'must be "strict" or "full"' }).optional(),
@@ -127,22 +131,6 @@ function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
     return path.reduce<any>((o, k) => (o === null || o === undefined ? undefined : o[k as any]), root);
 }
 
-/** Edit distance, for "did you mean". */
-function distance(a: string, b: string): number {
-    const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array(b.length).fill(0)]);
-    for (let j = 1; j <= b.length; j++) d[0][j] = j;
-    for (let i = 1; i <= a.length; i++) {
-        for (let j = 1; j <= b.length; j++) d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1].toLowerCase() === b[j - 1].toLowerCase() ? 0 : 1));
-    }
-    return d[a.length][b.length];
-}
-
-/** The known key closest to `key`, when it is close enough to be a typo. */
-export function suggestKey(key: string, known: readonly string[]): string | undefined {
-    const best = [...known].sort((x, y) => distance(key, x) - distance(key, y))[0];
-    return best !== undefined && distance(key, best) <= Math.max(2, Math.floor(key.length / 4)) ? best : undefined;
-}
-
 const HETZNER_ONLY = ["applyTo", "labels"];
 const DIGITALOCEAN_ONLY = ["dropletIds", "tags", "egress"];
 
@@ -168,6 +156,21 @@ function unknownKeyMessage(at: string, keys: string[], raw: unknown, path: reado
             return `${where}: unknown key "${k}"; ${guess ? `did you mean "${guess}"?` : "check the spelling against the README's config reference"}`;
         })
         .join("; ");
+}
+
+const EXPECTED: Record<string, string> = {
+    string: "text in quotes",
+    number: "a number",
+    boolean: "true or false",
+    object: "a map of settings (key: value)",
+    array: "a list",
+};
+
+/** Zod's own wording for a wrong type, where the schema gives none, replaced by ours. */
+function inOurWords(issue: { code?: string; expected?: unknown; input?: unknown }): string | undefined {
+    if (issue.code !== "invalid_type") return undefined;
+    const what = EXPECTED[String(issue.expected)] ?? String(issue.expected);
+    return `${issue.input === undefined ? `give ${what}` : `must be ${what}`}; see the README's config reference`;
 }
 
 /**
@@ -204,7 +207,7 @@ export function parseStackConfig(raw: Record<string, unknown>): StackConfig {
                 : "config: no firewalls are declared; add cloudflare-origin-firewall:firewalls to the stack file (stacks/Pulumi.<stack>.yaml), a map of name -> firewall; see the README's config reference",
         );
     }
-    const result = stackConfigSchema.safeParse(raw);
+    const result = stackConfigSchema.safeParse(raw, { error: inOurWords });
     if (!result.success) {
         const issue = result.error.issues.find((i) => i.code === "unrecognized_keys") ?? result.error.issues[0];
         const at = keyPath(issue.path);
@@ -216,7 +219,7 @@ export function parseStackConfig(raw: Record<string, unknown>): StackConfig {
             throw new ConfigError(`${at}: the name ${JSON.stringify(key)} ${issue.issues[0]?.message ?? issue.message}`);
         }
         const value = valueAt(raw, issue.path);
-        throw new ConfigError(`${at}: ${value === undefined ? "missing" : JSON.stringify(value)} ${issue.message}`);
+        throw new ConfigError(value === undefined ? `${at}: missing; ${issue.message}` : `${at}: ${JSON.stringify(value)} ${issue.message}`);
     }
     for (const [name, fw] of Object.entries(result.data.firewalls)) {
         try {

@@ -9,6 +9,14 @@ import { PolicyRule, rulesAdmitting } from "./policy";
 /** error: stop the deployment; warn: log and go on; off: do not check. */
 export type LockoutGuardMode = "error" | "warn" | "off";
 
+/** The lockout guard refused a deployment (its message says which firewall, which address and the fix). */
+export class LockoutError extends Error {
+    constructor(message: string) {
+        super(message);
+        this.name = "LockoutError";
+    }
+}
+
 /** What the guard concluded for one firewall. */
 export interface LockoutVerdict {
     /** ok: admitted; warn/error: a message to log or throw; unchecked: no address was learned. */

@@ -151,8 +151,12 @@ export function validateSources(value: unknown, field: string, names: NamesMode 
     return uniqueSorted(parsed);
 }
 
+const DESCRIPTION_HINT = 'every rule needs a description saying what it admits, e.g. "Grafana from the office"';
+
 function validateDescription(value: unknown, field: string): string {
-    if (typeof value !== "string" || value.trim() === "") {
+    if (value === undefined || value === null) throw new PolicyError(`${field}: missing; ${DESCRIPTION_HINT}`);
+    if (typeof value !== "string") throw new PolicyError(`${field}: ${show(value)} is not text; ${DESCRIPTION_HINT}`);
+    if (value.trim() === "") {
         throw new PolicyError(`${field}: ${show(value)} is empty; every rule needs a description saying what it admits`);
     }
     if (value.length > MAX_DESCRIPTION) {

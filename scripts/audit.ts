@@ -14,7 +14,7 @@
 import { execFile, execFileSync } from "child_process";
 import { XMLParser } from "fast-xml-parser";
 import { fetchPublicAddress, parseSingleAddress, PolicyRule, portBounds, renderPolicy, rulesAdmitting, rulesOnPort, SingleAddress, validatePolicy } from "../components";
-import { parseCli, runCli, UsageError } from "./cli";
+import { EXIT, parseCli, runCli, UsageError } from "./cli";
 import { selectFirewall } from "./firewall-select";
 import { loadRanges } from "./ranges";
 
@@ -178,8 +178,8 @@ async function main(): Promise<number> {
     const exposed = reports.some((r) => r.unexpected.length > 0);
     if (values.json) console.log(JSON.stringify({ stack: values.stack, firewall: selected.key, ports: values.ports, exposed, hosts: reports }, null, 2));
     else console.log(table(values.stack!, selected.key, reports));
-    return exposed ? 1 : 0;
+    return exposed ? EXIT.finding : EXIT.ok;
 }
 
-// Usage, config and tool errors alike exit 2; 1 is kept for "exposed".
-runCli(module, "audit", main, () => 2);
+// Usage, config and tool errors alike exit 2; 1 is "exposed" (main's own answer).
+runCli(module, "audit", main);

@@ -1,32 +1,78 @@
-/** What the command-line tools (plan, nftables, audit) share: argument parsing and exit codes. */
+/** What the command-line tools (plan, nftables, audit) share: argument parsing and one exit-code scheme. */
 import { parseArgs, ParseArgsConfig } from "util";
+import { suggestKey } from "../components/suggest";
+
+/**
+ * The exit codes of plan, nftables and audit (README, Commands):
+ * 0 done and nothing found; 1 a finding (the audit: a port answers that the policy
+ * does not admit; the plan: the lockout guard refuses the deployment); 2 the tool
+ * could not do its job (usage, config, Cloudflare's answer, files, DNS, network,
+ * a missing tool).
+ */
+export const EXIT = { ok: 0, finding: 1, error: 2 } as const;
 
 /** Bad flags or a missing required one: exit 2 with the usage line. */
 export class UsageError extends Error {}
 
-/** Parses flags (`--stack` is always required); unknown flags are usage errors. */
-export function parseCli<T extends ParseArgsConfig>(config: T, usage: string): ReturnType<typeof parseArgs<T>>["values"] {
+/** What a tool is run with; the process's own by default (tests pass their own). */
+export interface CliContext {
+    argv?: string[];
+    env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * The tool's flags that npm took for itself: `npm run plan --stack x` (no "--")
+ * gives npm the flags, sets npm_config_stack, and hands the tool only "x".
+ */
+export function flagsTakenByNpm(known: readonly string[], argv: readonly string[], env: NodeJS.ProcessEnv): string[] {
+    return known.filter((k) => env[`npm_config_${k.replace(/-/g, "_")}`] !== undefined && !argv.some((a) => a === `--${k}` || a.startsWith(`--${k}=`)));
+}
+
+function npmHint(taken: string[], env: NodeJS.ProcessEnv): string {
+    const script = env.npm_lifecycle_event ?? "<tool>";
+    return `npm kept ${taken.map((k) => `--${k}`).join(", ")} for itself: npm passes flags on only after "--", as in npm run ${script} -- --stack <name>`;
+}
+
+/**
+ * Parses flags (`--stack` is always required). An unknown flag is a usage error
+ * naming the closest known one; flags that npm kept (no "--") are named with the fix.
+ */
+export function parseCli<T extends ParseArgsConfig>(config: T, usage: string, context: CliContext = {}): ReturnType<typeof parseArgs<T>>["values"] {
+    const argv = context.argv ?? process.argv.slice(2);
+    const env = context.env ?? process.env;
+    const known = Object.keys(config.options ?? {});
+    const taken = flagsTakenByNpm(known, argv, env);
+    const fail = (problem: string) => new UsageError(`${taken.length > 0 ? `${npmHint(taken, env)}\n` : ""}${problem ? `${problem}\n` : ""}${usage}`);
+    for (const arg of argv) {
+        if (arg === "--") break;
+        const flag = /^--([^=]+)/.exec(arg)?.[1];
+        if (flag !== undefined && !known.includes(flag)) {
+            const guess = suggestKey(flag, known);
+            throw fail(`unknown flag --${flag}${guess ? `; did you mean --${guess}?` : ""}`);
+        }
+    }
     let values;
     try {
-        values = parseArgs(config).values;
+        values = parseArgs({ ...config, args: argv }).values;
     } catch (e) {
-        throw new UsageError(`${(e as Error).message}\n${usage}`);
+        throw fail((e as Error).message);
     }
-    if (!(values as Record<string, unknown>).stack) throw new UsageError(usage);
+    if (!(values as Record<string, unknown>).stack) throw fail("");
+    if (taken.length > 0) process.stderr.write(`warning: ${npmHint(taken, env)}\n`);
     return values;
 }
 
 /**
  * Runs a tool's main when the file is executed: its exit code, or on error
- * "<tool> failed: <message>" and `exitCodeOf(error)` (usage errors: 2).
+ * "<tool> failed: <message>" and exit 1 if `isFinding(error)`, else 2 (see `EXIT`).
  */
-export function runCli(module: NodeModule, tool: string, main: () => Promise<number>, exitCodeOf: (e: unknown) => number = (e) => (e instanceof UsageError ? 2 : 1)): void {
+export function runCli(module: NodeModule, tool: string, main: () => Promise<number>, isFinding: (e: unknown) => boolean = () => false): void {
     if (require.main !== module) return;
     main().then(
         (code) => process.exit(code),
         (e) => {
             console.error(`${tool} failed: ${(e as Error).message}`);
-            process.exit(exitCodeOf(e));
+            process.exit(isFinding(e) ? EXIT.finding : EXIT.error);
         },
     );
 }

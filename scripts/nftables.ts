@@ -7,7 +7,7 @@
  * rejected answer is a clear error and a non-zero exit, like the plan.
  */
 import { renderNftables, validatePolicy } from "../components";
-import { parseCli, runCli } from "./cli";
+import { EXIT, parseCli, runCli } from "./cli";
 import { selectFirewall } from "./firewall-select";
 import { loadRanges } from "./ranges";
 
@@ -18,7 +18,7 @@ async function main(): Promise<number> {
     const selected = selectFirewall(values.stack!, values.firewall);
     const ranges = await loadRanges({ rangesFile: values["ranges-file"], cloudflareUrl: values["cloudflare-url"] ?? selected.config.cloudflareUrl });
     process.stdout.write(renderNftables(validatePolicy(selected.firewall), ranges));
-    return 0;
+    return EXIT.ok;
 }
 
 runCli(module, "nftables", main);

@@ -14,9 +14,9 @@
 import * as http from "http";
 import { AddressInfo } from "net";
 import * as path from "path";
-import { RegisteredResource, runUnderMocks } from "./mock-runtime";
-import { CloudflareRanges, parseStackConfig } from "../components";
-import { parseCli, runCli, UsageError } from "./cli";
+import { MockRunError, RegisteredResource, runUnderMocks } from "./mock-runtime";
+import { CloudflareRanges, LockoutError, parseStackConfig } from "../components";
+import { EXIT, parseCli, runCli, UsageError } from "./cli";
 import { loadRanges } from "./ranges";
 import { loadStackConfig, projectConfigOf, ROOT } from "./stack-config";
 
@@ -177,7 +177,7 @@ async function main(): Promise<number> {
             if (edge.length > 0) console.log(`Cloudflare edge\n${edge.map((l) => `  ${l}`).join("\n")}\n`);
             if (host.length > 0) console.log(`Host firewall\n${host.map((l) => `  ${l}`).join("\n")}\n`);
         }
-        return 0;
+        return EXIT.ok;
     } finally {
         served.close();
     }
@@ -193,4 +193,5 @@ export function plannedHostDelivery(resources: RegisteredResource[]): string[] {
         });
 }
 
-runCli(module, "plan", main, (e) => (e instanceof UsageError ? 2 : 1));
+// A deployment the lockout guard refuses is the plan's finding (exit 1); anything that stops the plan exits 2.
+runCli(module, "plan", main, (e) => e instanceof MockRunError && e.cause instanceof LockoutError);

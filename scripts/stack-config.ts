@@ -9,14 +9,25 @@ import * as path from "path";
 import { parse, YAMLParseError } from "yaml";
 import { projectConfigValues } from "../components/config";
 
-/** Parses a YAML file; a syntax error names the file, line and column. */
+/** The line before and the offending line, numbered, with a caret under the column (an error at the end points past the last line). */
+function excerpt(text: string, line: number, col: number): string {
+    const lines = text.split(/\r?\n/);
+    const numbered = [line - 1, line].filter((n) => n >= 1 && n <= lines.length).map((n) => `${String(n).padStart(5)} | ${lines[n - 1]}`);
+    return [...numbered, `${" ".repeat(5)} | ${" ".repeat(Math.max(0, col - 1))}^`].join("\n");
+}
+
+/** Parses a YAML file; a syntax error names the file, line and column, and shows the line. */
 function parseYamlFile(file: string, root: string): any {
+    const text = fs.readFileSync(file, "utf8");
     try {
-        return parse(fs.readFileSync(file, "utf8"));
+        return parse(text);
     } catch (e) {
         if (e instanceof YAMLParseError) {
             const pos = e.linePos?.[0];
-            throw new Error(`${path.relative(root, file)}${pos ? `:${pos.line}:${pos.col}` : ""}: YAML syntax error: ${e.message.split("\n")[0]}`);
+            // yaml's message ends with its own " at line L, column C:" and a context block; ours shows the line once.
+            const reason = e.message.split("\n")[0].replace(/ at line \d+, column \d+:?$/, "");
+            const where = pos ? `:${pos.line}:${pos.col}` : "";
+            throw new Error(`${path.relative(root, file)}${where}: YAML syntax error: ${reason}${pos ? `\n${excerpt(text, pos.line, pos.col)}` : ""}`);
         }
         throw e;
     }

@@ -116,7 +116,8 @@ describe("usage, config and tool errors exit 2", () => {
         );
     test.each<[string[], string]>([
         [[], "usage: npm run audit -- --stack <stack> --firewall <key> --host <address>"],
-        [["--stack", "hetzner-dashboard", "--bogus"], "Unknown option '--bogus'"],
+        [["--stack", "hetzner-dashboard", "--bogus"], "audit failed: unknown flag --bogus\nusage: npm run audit"],
+        [["--stack", "hetzner-dashboard", "--sorce", "192.0.2.1"], "unknown flag --sorce; did you mean --source?"],
         [["--stack", "nope", "--host", "192.0.2.1"], 'audit failed: no stack "nope"'],
         [["--stack", "hetzner-dashboard", "--host", "192.0.2.0/24", "--source", "198.51.100.9", "--ranges-file", SAMPLE_ANSWER_PATH], '--host: "192.0.2.0/24" is not a single IPv4 or IPv6 address'],
         [["--stack", "hetzner-dashboard", "--host", "192.0.2.1", "--source", "2001:db8::1", "--ranges-file", SAMPLE_ANSWER_PATH], "the scan's source address must be of the host's family"],

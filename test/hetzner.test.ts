@@ -202,6 +202,7 @@ describe("pure validation", () => {
         ["empty Cloudflare ports", { ...base, cloudflare: { ports: [] } }, "cloudflare.ports: [] must be a non-empty list of ports; omit it for the default [443]"],
         ["SSH port among Cloudflare ports", { ...base, cloudflare: { ports: [22] } }, "cloudflare.ports: 22 is also the SSH port"],
         ["rule without description", { ...base, rules: [{ description: " ", port: 9000, sources: ["203.0.113.7"] }] }, 'rules[0].description: " " is empty; every rule needs a description saying what it admits'],
+        ["rule description missing, in our words", { ...base, rules: [{ port: 9000, sources: ["203.0.113.7"] } as any] }, 'rules[0].description: missing; every rule needs a description saying what it admits, e.g. "Grafana from the office"'],
         ["rule port range backwards", { ...base, rules: [{ description: "x", port: "8100-8000", sources: ["203.0.113.7"] }] }, 'rules[0].port: "8100-8000" runs backwards; write the lower port first ("8000-8100")'],
         ["rule port not a port", { ...base, rules: [{ description: "x", port: "http", sources: ["203.0.113.7"] }] }, 'rules[0].port: "http" is not a port or range; use e.g. 9000, "9000" or "8000-8100"'],
         ["rule port range beyond 65535", { ...base, rules: [{ description: "x", port: "9000-70000", sources: ["203.0.113.7"] }] }, "rules[0].port: 70000 is not a port"],

@@ -124,10 +124,11 @@ describe("npm run nftables", () => {
     });
 
     test.each<[string[], number, string]>([
-        [["--stack", "hetzner-web", "--firewall", "nope", "--ranges-file", SAMPLE_ANSWER_PATH], 1, 'nftables failed: stack hetzner-web has no firewall "nope" (firewalls: web)'],
-        [["--stack", "hetzner-web", "--ranges-file", "/nonexistent.json"], 1, "nftables failed: --ranges-file: /nonexistent.json does not exist"],
-        [["--stack", "hetzner-web", "--ranges-file", "/tmp"], 1, "nftables failed: --ranges-file: /tmp is a directory"],
-        [["--stack", "hetzner-web", "--bogus"], 2, "Unknown option '--bogus'"],
+        [["--stack", "hetzner-web", "--firewall", "nope", "--ranges-file", SAMPLE_ANSWER_PATH], 2, 'nftables failed: stack hetzner-web has no firewall "nope" (firewalls: web)'],
+        [["--stack", "hetzner-web", "--ranges-file", "/nonexistent.json"], 2, "nftables failed: --ranges-file: /nonexistent.json does not exist"],
+        [["--stack", "hetzner-web", "--ranges-file", "/tmp"], 2, "nftables failed: --ranges-file: /tmp is a directory"],
+        [["--stack", "hetzner-web", "--bogus"], 2, "nftables failed: unknown flag --bogus\nusage: npm run nftables"],
+        [["--stack", "hetzner-web", "--firewal", "web"], 2, "unknown flag --firewal; did you mean --firewall?"],
         [[], 2, "usage: npm run nftables -- --stack <name>"],
     ])("%j exits %d", async (args, code, message) => {
         const r = await nftablesCmd(...args);
@@ -140,7 +141,7 @@ describe("npm run nftables", () => {
         const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "cof-")), "answer.json");
         fs.writeFileSync(file, JSON.stringify({ success: true, result: { ipv4_cidrs: ["0.0.0.0/1"], ipv6_cidrs: ["2400:cb00::/32"] } }));
         const r = await nftablesCmd("--stack", "hetzner-web", "--ranges-file", file);
-        expect(r.code).toBe(1);
+        expect(r.code).toBe(2);
         expect(r.stdout).toBe("");
         expect(r.stderr).toContain(`nftables failed: Cloudflare IP ranges from ${file} rejected: result.ipv4_cidrs[0]: "0.0.0.0/1" is broader than /12`);
         expect(r.stderr).not.toContain("retry later");

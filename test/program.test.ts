@@ -121,7 +121,7 @@ describe("npm run plan", () => {
         const server = await startServer({ json: { success: true, result: { ipv4_cidrs: [], ipv6_cidrs: [], etag: "x" } } });
         try {
             const r = await plan("--stack", "hetzner-web", "--cloudflare-url", server.url, "--json");
-            expect(r.code).toBe(1);
+            expect(r.code).toBe(2);
             expect(r.stdout).toBe("");
             expect(r.stderr).toContain(`plan failed: `);
             expect(r.stderr).toContain(`Cloudflare IP ranges from ${server.url} rejected: result.ipv4_cidrs is empty`);
@@ -134,7 +134,7 @@ describe("npm run plan", () => {
         const file = path.join(fs.mkdtempSync("/tmp/cof-"), "answer.json");
         fs.writeFileSync(file, "<html>Access denied</html>");
         const r = await plan("--stack", "hetzner-web", "--ranges-file", file);
-        expect(r.code).toBe(1);
+        expect(r.code).toBe(2);
         expect(r.stderr).toBe(`plan failed: Cloudflare IP ranges from ${file} rejected: the file is not JSON (starts with "<html>Access denied</html>"). Nothing was changed; fix ${file}.\n`);
     });
 
@@ -150,7 +150,7 @@ describe("npm run plan", () => {
             const t0 = Date.now();
             const r = await plan("--stack", "hetzner-web", "--cloudflare-url", server.url, "--timeout", "1", "--deadline", "3");
             expect(Date.now() - t0).toBeLessThan(15_000);
-            expect(r.code).toBe(1);
+            expect(r.code).toBe(2);
             const lines = r.stderr.split("\n");
             expect(lines[0]).toBe(`fetching Cloudflare's ranges from ${server.url} ...`);
             expect(lines[1]).toBe("  retry 1 after HTTP 503");
@@ -173,11 +173,36 @@ describe("npm run plan", () => {
         fs.mkdirSync(path.join(root, "stacks"));
         fs.writeFileSync(path.join(root, "stacks", "Pulumi.broken.yaml"), "config:\n  cloudflare-origin-firewall:firewalls:\n    web:\n      ssh: { sources: [203.0.113.7\n");
         expect(() => loadStackConfig("broken", root)).toThrow(/^stacks\/Pulumi\.broken\.yaml:\d+:\d+: YAML syntax error: /);
+        // The offending line is shown, numbered, with a caret under the column.
+        fs.writeFileSync(path.join(root, "stacks", "Pulumi.broken.yaml"), "config:\n  cloudflare-origin-firewall:firewalls:\n    web:\n      provider: hetzner\n     ssh: x\n");
+        expect(() => loadStackConfig("broken", root)).toThrow(
+            "stacks/Pulumi.broken.yaml:5:1: YAML syntax error: All mapping items must start at the same column\n    4 |       provider: hetzner\n    5 |      ssh: x\n      | ^",
+        );
     });
+
+    test("an unknown flag: did you mean; flags npm kept (no \"--\"): how to pass them", async () => {
+        const typo = await plan("--stack", "hetzner-web", "--ranges-fil", SAMPLE_ANSWER_PATH);
+        expect(typo.code).toBe(2);
+        expect(typo.stderr).toContain("plan failed: unknown flag --ranges-fil; did you mean --ranges-file?");
+        // `npm run plan --stack hetzner-web --json`: npm keeps the flags (npm_config_*) and passes the values on.
+        const env = { ...process.env, npm_config_stack: "true", npm_config_json: "true", npm_lifecycle_event: "plan" };
+        const swallowed = await promisify(execFile)(process.execPath, ["-r", "ts-node/register/transpile-only", "scripts/plan.ts", "hetzner-web"], { cwd: ROOT, env }).catch((e) => e);
+        expect(swallowed.code).toBe(2);
+        expect(swallowed.stderr).toContain('npm kept --stack, --json for itself: npm passes flags on only after "--", as in npm run plan -- --stack <name>');
+    });
+
+    test("exit codes: 1 only for a finding (the lockout guard refuses), 2 when the plan cannot be made", async () => {
+        const [refused, rejected] = await Promise.all([
+            plan("--stack", "hetzner-dashboard", "--ranges-file", SAMPLE_ANSWER_PATH, "--deployer-address", "198.51.100.77"),
+            plan("--stack", "hetzner-dashboard", "--ranges-file", "/nonexistent.json", "--deployer-address", "198.51.100.77"),
+        ]);
+        expect([refused.code, rejected.code]).toEqual([1, 2]);
+        expect(refused.stderr).toContain("plan failed: lockout guard: this deployment would lock you out of firewall dashboard");
+    }, 30_000);
 
     test("an unknown stack and a missing --stack are clear errors", async () => {
         const [unknown, missing] = await Promise.all([plan("--stack", "nope"), plan()]);
-        expect(unknown.code).toBe(1);
+        expect(unknown.code).toBe(2);
         expect(unknown.stderr).toContain('plan failed: no stack "nope": stacks/Pulumi.nope.yaml does not exist (stacks: digitalocean-api, hetzner-dashboard, hetzner-web)');
         expect(missing.code).toBe(2);
         expect(missing.stderr).toContain("usage: npm run plan -- --stack <name>");
@@ -230,6 +255,11 @@ describe("stack config validation", () => {
         ["an audit host that is a /32", edit((c) => (c.firewalls.web.audit = { hosts: ["203.0.113.9/32"] })), "(a block is not accepted here)"],
         ["a deployer address that is a name", edit((c) => (c.deployerAddress = "me.example.net")), 'deployerAddress: "me.example.net" is not a single IPv4 or IPv6 address'],
         ["a trace URL with credentials", edit((c) => (c.traceUrl = "https://u:p@www.cloudflare.com/cdn-cgi/trace")), "traceUrl: \"https://u:p@www.cloudflare.com/cdn-cgi/trace\" is refused: the URL carries credentials; none are needed"],
+        ["a rule without a description, in our words", edit((c) => (c.firewalls.web.rules = [{ port: 9000, sources: ["203.0.113.7"] }])), 'firewalls.web.rules[0].description: missing; every rule needs a description saying what it admits, e.g. description: "Grafana from the office"'],
+        ["a description that is not text", edit((c) => (c.firewalls.web.rules = [{ description: 5, port: 9000, sources: ["203.0.113.7"] }])), "firewalls.web.rules[0].description: 5 must be text; every rule needs a description"],
+        ["no ssh block, in our words", edit((c) => delete c.firewalls.web.ssh), "firewalls.web.ssh: missing; give a map of settings (key: value); see the README's config reference"],
+        ["a yes/no setting given as text", edit((c) => (c.firewalls.web.allowPing = "yes")), 'firewalls.web.allowPing: "yes" must be true or false'],
+        ["an edge without its zone id", edit((c) => (c.firewalls.web.edge = {})), "firewalls.web.edge.zoneId: missing; must be the zone's id: 32 hex digits"],
         ["a ranges URL with credentials", edit((c) => (c.cloudflareUrl = "http://u@127.0.0.1:1/ips")), "cloudflareUrl: \"http://u@127.0.0.1:1/ips\" is refused: the URL carries credentials; none are needed"],
     ])("%s", (_name, raw, message) => {
         expect(() => parseStackConfig(raw)).toThrow(message);
