@@ -4,7 +4,6 @@
  * that reach a port by union, with the components' own coverage functions. A port
  * admits what every rule reaching it admits together: two /1s are the world.
  */
-import type { ReportViolation, ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
 import * as fs from "fs";
 import * as path from "path";
 import { Cidr, cidrContains, coverage, describeCoverage, isBroad, mergeCidrs, toCidr } from "../components/cidr";
@@ -12,8 +11,28 @@ import { CloudflareAnswer, CloudflareRanges, validateHandedInRanges } from "../c
 import { cloudflareSourcesOf, DEFAULT_CLOUDFLARE_PORTS, DEFAULT_SSH_PORT, PolicyError, PolicyRule, rulesOnPort, validatePort } from "../components/policy";
 import { DO_FIREWALL, HCLOUD_FIREWALL, HCLOUD_FIREWALL_ATTACHMENT, NeutralFirewall, neutralFirewall } from "./firewalls";
 
-// For callers outside policy/ (the root tests), which do not resolve @pulumi/policy themselves.
-export type { ReportViolation, ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
+/**
+ * The part of @pulumi/policy's `ResourceValidationArgs` the policies read. Declared
+ * here so the library's typecheck and tests need no @pulumi/policy; index.ts hands
+ * the policies to `PolicyPack`, which checks them against the real interface.
+ */
+export interface ResourceValidationArgs {
+    type: string;
+    props: Record<string, any>;
+    urn: string;
+    name: string;
+    getConfig<T extends object>(): T;
+}
+/** @pulumi/policy's `ReportViolation`. */
+export type ReportViolation = (message: string, urn?: string) => void;
+/** The subset of @pulumi/policy's `ResourceValidationPolicy` this pack uses. */
+export interface ResourceValidationPolicy {
+    name: string;
+    description: string;
+    enforcementLevel: "advisory" | "mandatory";
+    configSchema?: { properties: Record<string, object>; required?: string[] };
+    validateResource: (args: ResourceValidationArgs, reportViolation: ReportViolation) => void;
+}
 
 /** Label (Hetzner) or tag (AWS) that opts one firewall out of `broad-ssh`; the value must be "true". */
 export const OPT_OUT_BROAD_SSH = "cloudflare-origin-firewall/allow-broad-ssh";
