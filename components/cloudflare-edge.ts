@@ -11,6 +11,7 @@ import * as tls from "@pulumi/tls";
 import { Cidr, parseSingleAddress, uniqueSorted, userCidr } from "./cidr";
 import { onResource } from "./origin";
 import { PolicyError } from "./policy";
+import { COMPONENT_TYPES, withPreviousType } from "./tokens";
 
 /** Addresses a hostname points at (through Cloudflare's proxy). */
 export interface EdgeRecord {
@@ -184,7 +185,7 @@ export class CloudflareOriginEdge extends pulumi.ComponentResource {
     public readonly blocks: Record<string, cloudflare.AccessRule> = {};
 
     constructor(name: string, args: CloudflareOriginEdgeArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("cloudflare-origin-firewall:cloudflare:OriginEdge", name, {}, opts);
+        super(COMPONENT_TYPES.CloudflareOriginEdge.type, name, {}, withPreviousType(opts, COMPONENT_TYPES.CloudflareOriginEdge.previous));
         const blocked = onResource(this, () => validateEdge(args, name));
         const parent = { parent: this };
         for (const host of Object.keys(args.records ?? {}).sort()) {

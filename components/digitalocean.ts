@@ -8,6 +8,7 @@ import * as digitalocean from "@pulumi/digitalocean";
 import * as pulumi from "@pulumi/pulumi";
 import { onResource, OriginFirewallComponent, resolvePolicy } from "./origin";
 import { checkRuleCount, OriginPolicyArgs, PolicyError, PolicyRule, splitRules, validateSources, validateTraffic, WORLD } from "./policy";
+import { COMPONENT_TYPES, withPreviousType } from "./tokens";
 
 /** DigitalOcean: at most 10 Droplets per firewall (use tags beyond). */
 export const DO_MAX_DROPLETS = 10;
@@ -147,7 +148,7 @@ export function toDigitalOceanRules(inbound: PolicyRule[], outbound: PolicyRule[
  */
 export class DigitalOceanOriginFirewall extends OriginFirewallComponent<digitalocean.Firewall> {
     constructor(name: string, args: DigitalOceanOriginFirewallArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("cloudflare-origin-firewall:digitalocean:OriginFirewall", name, {}, opts);
+        super(COMPONENT_TYPES.DigitalOceanOriginFirewall.type, name, {}, withPreviousType(opts, COMPONENT_TYPES.DigitalOceanOriginFirewall.previous));
         const firewallName = args.firewallName ?? name;
         const { tags, egress } = onResource(this, () => ({
             tags: validateDigitalOceanPlacement(args, firewallName),

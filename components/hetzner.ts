@@ -9,6 +9,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
 import { onResource, OriginFirewallComponent, resolvePolicy } from "./origin";
 import { checkRuleCount, OriginPolicyArgs, PolicyError, PolicyRule, splitRules } from "./policy";
+import { COMPONENT_TYPES, withPreviousType } from "./tokens";
 
 /** Hetzner: "You can specify 100 CIDR blocks at most" per rule. */
 export const HETZNER_MAX_SOURCES_PER_RULE = 100;
@@ -140,7 +141,7 @@ export function hetznerPhysicalName(base: string, labels: Record<string, string>
  */
 export class HetznerOriginFirewall extends OriginFirewallComponent<hcloud.Firewall> {
     constructor(name: string, args: HetznerOriginFirewallArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("cloudflare-origin-firewall:hetzner:OriginFirewall", name, {}, opts);
+        super(COMPONENT_TYPES.HetznerOriginFirewall.type, name, {}, withPreviousType(opts, COMPONENT_TYPES.HetznerOriginFirewall.previous));
         const firewallName = args.firewallName ?? name;
         const applyTos = onResource(this, () => {
             validateHetznerNaming(firewallName, args.labels);

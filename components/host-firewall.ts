@@ -11,6 +11,7 @@ import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { PolicyError } from "./policy";
+import { COMPONENT_TYPES, withPreviousType } from "./tokens";
 
 /** Where the ruleset is kept on the host, loaded at boot. */
 export const HOST_RULESET_PATH = "/etc/cloudflare-origin-firewall/ruleset.nft";
@@ -158,7 +159,7 @@ export class HostFirewallOverSsh extends pulumi.ComponentResource {
     public readonly rulesetDigest: pulumi.Output<string>;
 
     constructor(name: string, args: HostFirewallOverSshArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("cloudflare-origin-firewall:host:FirewallOverSsh", name, {}, opts);
+        super(COMPONENT_TYPES.HostFirewallOverSsh.type, name, {}, withPreviousType(opts, COMPONENT_TYPES.HostFirewallOverSsh.previous));
         const { rollbackSeconds, dialTimeoutSeconds } = validateSshDelivery(args);
         const c = args.connection;
         const connection: command.types.input.remote.ConnectionArgs = {

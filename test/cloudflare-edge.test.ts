@@ -6,7 +6,7 @@ const resources = installMocks();
 import { CloudflareOriginEdge, validateBlockedSources, validateEdge } from "../components";
 
 const ZONE = "0123456789abcdef0123456789abcdef";
-const URN_PREFIX = "urn:pulumi:test::cloudflare-origin-firewall::cloudflare-origin-firewall:cloudflare:OriginEdge$";
+const URN_PREFIX = "urn:pulumi:test::cloudflare-origin-firewall::cloudflare-origin-firewall:index:CloudflareOriginEdge$";
 const mine = (prefix: string) => resources.filter((r) => r.custom && r.name.startsWith(prefix)).sort((a, b) => (a.name < b.name ? -1 : 1));
 const comment = "managed by cloudflare-origin-firewall";
 /** A value as the engine receives a secret. */

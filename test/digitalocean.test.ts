@@ -45,7 +45,7 @@ describe("DigitalOceanOriginFirewall", () => {
         expect(await valueOf(fw.firewallId)).toBe("web-id");
         expect(await valueOf(fw.cloudflareRanges)).toEqual(SAMPLE_RANGES);
         expect(await valueOf(fw.firewall.urn)).toBe(
-            "urn:pulumi:test::cloudflare-origin-firewall::cloudflare-origin-firewall:digitalocean:OriginFirewall$digitalocean:index/firewall:Firewall::web",
+            "urn:pulumi:test::cloudflare-origin-firewall::cloudflare-origin-firewall:index:DigitalOceanOriginFirewall$digitalocean:index/firewall:Firewall::web",
         );
     });
 

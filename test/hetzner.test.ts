@@ -47,7 +47,7 @@ describe("HetznerOriginFirewall", () => {
         expect(await valueOf(fw.ruleCount)).toBe(2);
         // A child of the component, with the component's type token.
         expect(await valueOf(fw.firewall.urn)).toBe(
-            "urn:pulumi:test::cloudflare-origin-firewall::cloudflare-origin-firewall:hetzner:OriginFirewall$hcloud:index/firewall:Firewall::web",
+            "urn:pulumi:test::cloudflare-origin-firewall::cloudflare-origin-firewall:index:HetznerOriginFirewall$hcloud:index/firewall:Firewall::web",
         );
     });
 
@@ -167,7 +167,7 @@ describe("rejected ranges stop the deployment (program in its own process, mock 
             expect(code).toBe(1);
             expect(report.error).toContain(`Cloudflare IP ranges from ${server.url} rejected: HTTP 500 Internal Server Error after retries`);
             expect(report.types.filter((t) => t.startsWith("hcloud:"))).toEqual([]);
-            expect(report.types).toContain("cloudflare-origin-firewall:hetzner:OriginFirewall");
+            expect(report.types).toContain("cloudflare-origin-firewall:index:HetznerOriginFirewall");
             expect(server.requests).toHaveLength(2); // first attempt + 1 retry
         } finally {
             await server.close();
@@ -184,7 +184,7 @@ describe("rejected ranges stop the deployment (program in its own process, mock 
     test("the same program with good ranges registers the firewall (the harness can succeed)", async () => {
         const { code, report } = await runProgram(JSON.stringify(SAMPLE_RANGES));
         expect(code).toBe(0);
-        expect(report.types).toEqual(["pulumi:pulumi:Stack", "cloudflare-origin-firewall:hetzner:OriginFirewall", "hcloud:index/firewall:Firewall"]);
+        expect(report.types).toEqual(["pulumi:pulumi:Stack", "cloudflare-origin-firewall:index:HetznerOriginFirewall", "hcloud:index/firewall:Firewall"]);
     });
 });
 
