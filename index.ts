@@ -73,7 +73,7 @@ export = async () => {
         const edge = fw.edge ? new CloudflareOriginEdge(`${name}-edge`, fw.edge) : undefined;
         // The same policy as a host firewall: always an output (and cloud-init user
         // data for new servers); delivered over SSH where the stack asks for it.
-        const hostRuleset = renderNftables(policies.get(name)!, ranges);
+        const hostRuleset = renderNftables(policies.get(name)!, ranges, fw.hostFirewall);
         const ssh = fw.hostFirewall?.overSsh;
         if (ssh && process.env.CI && ssh.deliverInCi !== true) {
             pulumi.log.warn(

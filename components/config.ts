@@ -11,6 +11,7 @@ import { toHetznerApplyTos, validateHetznerNaming } from "./hetzner";
 import { CidrError, parseSingleAddress } from "./cidr";
 import { validateDnsServers } from "./names";
 import { traceUrlProblem } from "./trace";
+import { validateNftHostOptions } from "./nftables";
 import { validatePolicy } from "./policy";
 import { suggestKey } from "./suggest";
 
@@ -55,6 +56,10 @@ const common = {
                 })
                 .optional(),
             rollbackSeconds: z.number().int().min(10, "must be 10 to 600 seconds").max(600, "must be 10 to 600 seconds").optional(),
+            /** Containers may open connections to the host itself; default true. */
+            allowContainersToHost: z.boolean().optional(),
+            /** The container networks' bridges; default docker0 and br-*. */
+            containerBridges: z.array(z.string(), { error: 'must be a list of interface names, e.g. ["docker0", "br-*"]' }).optional(),
         })
         .optional(),
     /** Addresses of the servers behind this firewall, for `npm run audit` and the scheduled audit. */
@@ -240,6 +245,13 @@ export function parseStackConfig(raw: Record<string, unknown>): StackConfig {
                 parseSingleAddress(host);
             } catch (e) {
                 throw new ConfigError(`firewalls.${name}.audit.hosts[${i}]: ${(e as CidrError).message}; give each server address to check`);
+            }
+        }
+        if (fw.hostFirewall) {
+            try {
+                validateNftHostOptions(fw.hostFirewall);
+            } catch (e) {
+                throw new ConfigError(`firewalls.${name}.hostFirewall.${(e as Error).message}`);
             }
         }
         if (fw.edge) {

@@ -17,7 +17,7 @@ async function main(): Promise<number> {
     const values = parseCli({ options: { stack: { type: "string" }, firewall: { type: "string" }, "ranges-file": { type: "string" }, "cloudflare-url": { type: "string" } } }, USAGE);
     const selected = selectFirewall(values.stack!, values.firewall);
     const ranges = await loadRanges({ rangesFile: values["ranges-file"], cloudflareUrl: values["cloudflare-url"] ?? selected.config.cloudflareUrl });
-    process.stdout.write(renderNftables(validatePolicy(selected.firewall), ranges));
+    process.stdout.write(renderNftables(validatePolicy(selected.firewall), ranges, selected.firewall.hostFirewall));
     return EXIT.ok;
 }
 
