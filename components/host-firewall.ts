@@ -3,7 +3,8 @@
  * - `hostFirewallCloudInit`: user data for `hcloud.Server` / `digitalocean.Droplet`
  *   that installs nftables, writes the ruleset and loads it at every boot;
  * - `HostFirewallOverSsh`: applies it at every deploy over SSH with commit-confirm
- *   (host/cof-host.sh): a new ruleset that cuts the owner off rolls back by itself.
+ *   (host/cof-host.sh): a new ruleset that cuts the owner off rolls back by itself;
+ *   a confirmed one is persisted and loaded at boot by the same unit as cloud-init's.
  */
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
@@ -15,34 +16,33 @@ import { COMPONENT_TYPES, withPreviousType } from "./tokens";
 
 /** Where the ruleset is kept on the host, loaded at boot. */
 export const HOST_RULESET_PATH = "/etc/cloudflare-origin-firewall/ruleset.nft";
-/** Where the commit-confirm script keeps its state on the host. */
+/** Where the commit-confirm script and the boot unit are kept on the host. */
 export const HOST_STATE_DIR = "/var/lib/cloudflare-origin-firewall";
+/** Where the commit-confirm script keeps its runtime state (lock, pending apply): gone after a reboot. */
+export const HOST_RUN_DIR = "/run/cloudflare-origin-firewall";
+/** The systemd unit that loads the persisted ruleset at boot, on every delivery path. */
+export const HOST_UNIT_NAME = "cloudflare-origin-firewall.service";
+
+function hostFile(name: string): string {
+    // components/ in the repo, dist/components/ in the package: host/ is at the root of both.
+    for (const root of [path.join(__dirname, ".."), path.join(__dirname, "..", "..")]) {
+        const file = path.join(root, "host", name);
+        if (fs.existsSync(file)) return fs.readFileSync(file, "utf8");
+    }
+    throw new Error(`host/${name} is missing from the package`);
+}
 
 /** The commit-confirm script, as shipped in the package (host/cof-host.sh). */
 export function hostScript(): string {
-    // components/ in the repo, dist/components/ in the package: host/ is at the root of both.
-    for (const root of [path.join(__dirname, ".."), path.join(__dirname, "..", "..")]) {
-        const file = path.join(root, "host", "cof-host.sh");
-        if (fs.existsSync(file)) return fs.readFileSync(file, "utf8");
-    }
-    throw new Error("host/cof-host.sh is missing from the package");
+    return hostFile("cof-host.sh");
 }
 
-const UNIT = `[Unit]
-Description=cloudflare-origin-firewall host firewall (nftables table cloudflare_origin_firewall)
-Wants=network-pre.target
-Before=network-pre.target
-DefaultDependencies=no
-After=local-fs.target
+/** The boot unit, as shipped in the package (host/cloudflare-origin-firewall.service); cloud-init and the SSH delivery install the same text. */
+export function hostUnit(): string {
+    return hostFile(HOST_UNIT_NAME);
+}
 
-[Service]
-Type=oneshot
-RemainAfterExit=yes
-ExecStart=/usr/sbin/nft -f ${HOST_RULESET_PATH}
-
-[Install]
-WantedBy=multi-user.target
-`;
+const UNIT = hostUnit();
 
 const indent = (text: string) => text.replace(/\n$/, "").split("\n").map((l) => `      ${l}`).join("\n");
 
@@ -80,7 +80,10 @@ export function hostFirewallCloudInit(ruleset: pulumi.Input<string>): pulumi.Out
     );
 }
 
-/** The shell command that installs the script on the host and applies the ruleset read from stdin. */
+/**
+ * The shell command that installs the script and the boot unit next to it on the
+ * host and applies the ruleset read from stdin (the confirm installs and enables the unit).
+ */
 export function remoteApplyCommand(rollbackSeconds: number, stateDir = HOST_STATE_DIR): string {
     return [
         "set -e",
@@ -90,6 +93,9 @@ export function remoteApplyCommand(rollbackSeconds: number, stateDir = HOST_STAT
         `cat > ${stateDir}/cof-host.sh <<'COF_HOST_SCRIPT'`,
         hostScript().replace(/\n$/, ""),
         "COF_HOST_SCRIPT",
+        `cat > ${stateDir}/${HOST_UNIT_NAME} <<'COF_HOST_UNIT'`,
+        hostUnit().replace(/\n$/, ""),
+        "COF_HOST_UNIT",
         `sh ${stateDir}/cof-host.sh apply ${rollbackSeconds}`,
     ].join("\n");
 }
@@ -148,7 +154,7 @@ export const SSH_DIAL_ATTEMPTS = 2;
  * commit-confirm: `apply` (first connection) saves the running table, schedules a
  * rollback and loads the new ruleset; `confirm` (a second, new connection, which
  * only succeeds if the new rules still let the deployer in) cancels the rollback
- * and persists the ruleset for the next boot.
+ * and persists the ruleset, installing and enabling the boot unit.
  */
 export class HostFirewallOverSsh extends pulumi.ComponentResource {
     /** The first connection: apply with a scheduled rollback. */

@@ -1,58 +1,136 @@
 #!/bin/sh
 # Commit-confirm for the host firewall, the way iptables-apply does it: keep the
 # running table, schedule an automatic rollback to it, load the new one; only a
-# confirmation from a NEW connection cancels the rollback and persists the ruleset.
+# confirmation from a NEW connection persists the ruleset for the next boot.
 # If that connection cannot be made (the new rules lock the owner out), the host
 # reverts by itself.
 #
 #   sh cof-host.sh apply [seconds] < ruleset.nft    (default 60 s to confirm)
 #   sh cof-host.sh confirm
 #
-# Only the table cloudflare_origin_firewall is ever touched, each load one nft transaction.
+# Apply, confirm and the rollback each run under one lock, so whichever takes it
+# first decides: a confirmed apply is never rolled back afterwards, and a rolled-back
+# one is never persisted. Nothing is ever killed by pid. Runtime state lives in /run
+# (gone after a reboot); only the table cloudflare_origin_firewall is touched, each
+# load one nft transaction. Invariant: the running table is the persisted one, or
+# an apply is pending (and rolls back), or the rollback restored the table that ran
+# before it (the persisted file unchanged).
 set -eu
+umask 077
 TABLE=cloudflare_origin_firewall
+UNIT=cloudflare-origin-firewall.service
+HERE=$(dirname "$0")
 STATE=${COF_STATE_DIR:-/var/lib/cloudflare-origin-firewall}
+RUN=${COF_RUN_DIR:-/run/cloudflare-origin-firewall}
 PERSIST=${COF_PERSIST:-/etc/cloudflare-origin-firewall/ruleset.nft}
-SELF=$0
+UNIT_DIR=${COF_UNIT_DIR:-/etc/systemd/system}
+LOCK_WAIT=${COF_LOCK_WAIT:-60}
 
 die() { echo "cof-host: $*" >&2; exit 1; }
-command -v nft >/dev/null 2>&1 || die "nft not found; install the nftables package (apt-get install nftables)"
+for tool in nft flock sha256sum; do
+    command -v "$tool" >/dev/null 2>&1 || die "$tool not found; install nftables, util-linux and coreutils"
+done
+
+# Takes the lock (fd 9), held until this process exits; the rollback waits for it as long as it takes.
+lock() {
+    mkdir -p "$RUN"
+    exec 9>>"$RUN/lock"
+    if [ "${1:-}" = wait ]; then flock 9; else flock -w "$LOCK_WAIT" 9 || die "another apply or confirm held the lock for ${LOCK_WAIT}s; nothing was changed"; fi
+}
+# What identifies the running table: its listing without counter values.
+digest() { { nft -s list table inet "$TABLE" 2>/dev/null || true; } | sha256sum | cut -d' ' -f1; }
+when() { date -u -d "@$1" '+%Y-%m-%d %H:%M:%S UTC' 2>/dev/null || echo "epoch $1"; }
+write() { cat > "$1.tmp" && mv -f "$1.tmp" "$1"; }
 
 case "${1:-}" in
 apply)
     seconds=${2:-60}
     case "$seconds" in *[!0-9]* | "") die "apply: seconds must be a whole number" ;; esac
-    mkdir -p "$STATE"
-    cat > "$STATE/pending.nft"
-    nft -c -f "$STATE/pending.nft" || die "the new ruleset does not load; nothing was changed"
-    pid=$(cat "$STATE/rollback.pid" 2>/dev/null || true)
-    if [ -n "$pid" ] && kill "$pid" 2>/dev/null; then
-        # An earlier apply was never confirmed: keep the ruleset saved before it,
-        # the last one known to let the owner in.
-        :
-    else
-        { echo "table inet $TABLE"; echo "delete table inet $TABLE"; nft list table inet "$TABLE" 2>/dev/null || true; } > "$STATE/previous.nft"
+    trap '' HUP # a dropped SSH connection must not stop an apply half-way
+    mkdir -p "$RUN"
+    # Read stdin before taking the lock, into a file of our own: concurrent applies cannot interleave.
+    new=$(mktemp "$RUN/new.XXXXXX")
+    trap 'rm -f "$new" "$new.load"' EXIT
+    cat > "$new"
+    lock
+    cp "$new" "$new.load"
+    # A reload keeps the table's objects; delete the ones the new ruleset no longer declares.
+    if grep -qx "flush table inet $TABLE" "$new"; then
+        nft -s list table inet "$TABLE" 2>/dev/null | sed -nE 's/^[[:space:]]*(set|chain) ([A-Za-z0-9_]+) \{.*$/\1 \2/p' | while read -r kind name; do
+            grep -Eq "^[[:space:]]*$kind $name \\{" "$new" || echo "delete $kind inet $TABLE $name"
+        done >> "$new.load"
     fi
-    rm -f "$STATE/rolled-back"
-    setsid sh "$SELF" rollback-after "$seconds" </dev/null >/dev/null 2>&1 &
-    echo $! > "$STATE/rollback.pid"
-    nft -f "$STATE/pending.nft"
-    echo "cof-host: applied; rolls back in ${seconds}s unless confirmed over a new connection"
+    nft -c -f "$new.load" || die "the new ruleset does not load; nothing was changed"
+    if [ -f "$RUN/pending" ]; then
+        # An earlier apply is not confirmed: keep the rollback to the table before it,
+        # the last one known to let the owner in; its timer gives way to ours.
+        cp "$RUN/pending" "$RUN/pending.before"
+    else
+        rm -f "$RUN/pending.before"
+        { echo "table inet $TABLE"; echo "delete table inet $TABLE"; nft -s list table inet "$TABLE" 2>/dev/null || true; } | write "$RUN/previous.nft"
+    fi
+    id=$(od -An -N8 -tx8 /dev/urandom | tr -d ' \n')
+    deadline=$(($(date +%s) + seconds))
+    # The rollback is scheduled before the load: whatever happens to this process
+    # from here on, the table comes back unless a confirm takes the lock first.
+    echo "$id - $deadline" | write "$RUN/pending"
+    rm -f "$RUN/rolled-back" "$RUN/confirmed"
+    setsid sh "$0" rollback-after "$seconds" "$id" </dev/null >/dev/null 2>&1 9>&- &
+    if ! nft -f "$new.load"; then
+        if [ -f "$RUN/pending.before" ]; then mv -f "$RUN/pending.before" "$RUN/pending"; else rm -f "$RUN/pending"; fi
+        die "nft refused the ruleset; the running table is unchanged"
+    fi
+    rm -f "$RUN/pending.before"
+    mv -f "$new" "$RUN/pending.nft"
+    echo "$id $(digest) $deadline" | write "$RUN/pending"
+    echo "cof-host: applied; rolls back in ${seconds}s ($(when "$deadline")) unless confirmed over a new connection"
     ;;
 confirm)
-    [ -f "$STATE/pending.nft" ] || die "nothing to confirm"
-    pid=$(cat "$STATE/rollback.pid" 2>/dev/null || true)
-    [ -n "$pid" ] && kill "$pid" 2>/dev/null || die "no rollback pending (it already ran: the previous ruleset is back in place)"
-    rm -f "$STATE/rollback.pid"
+    lock
+    running=$(digest)
+    if [ ! -f "$RUN/pending" ]; then
+        if [ -f "$RUN/confirmed" ] && [ "$(cat "$RUN/confirmed")" = "$running" ]; then
+            echo "cof-host: nothing pending: the last apply was already confirmed and persisted; the running table is the persisted one (sha256 $running)"
+            exit 0
+        fi
+        [ -f "$RUN/rolled-back" ] && die "nothing to confirm: the apply was rolled back at $(cat "$RUN/rolled-back") (no confirmation in time); the previous ruleset is running and $PERSIST is unchanged"
+        die "nothing to confirm: no apply is pending since this host started; $PERSIST is unchanged"
+    fi
+    read -r id applied deadline < "$RUN/pending"
+    [ "$applied" != "-" ] || die "the last apply did not finish loading; nothing persisted; the previous ruleset comes back at $(when "$deadline")"
+    [ "$running" = "$applied" ] || die "the running table is not the one applied (sha256 $running, applied $applied: changed since by something else); nothing persisted; the rollback to the previous ruleset still runs at $(when "$deadline")"
     mkdir -p "$(dirname "$PERSIST")"
-    cp "$STATE/pending.nft" "$PERSIST"
-    echo "cof-host: confirmed; persisted to $PERSIST"
+    write "$PERSIST" < "$RUN/pending.nft"
+    # The same unit as cloud-init's, loaded at boot after nftables.service (see README).
+    if [ -f "$HERE/$UNIT" ]; then
+        mkdir -p "$UNIT_DIR/multi-user.target.wants"
+        write "$UNIT_DIR/$UNIT" < "$HERE/$UNIT"
+        chmod 644 "$UNIT_DIR/$UNIT"
+        ln -sf "../$UNIT" "$UNIT_DIR/multi-user.target.wants/$UNIT"
+        if [ "$UNIT_DIR" = /etc/systemd/system ] && [ -d /run/systemd/system ]; then systemctl daemon-reload; fi
+        boot="$UNIT enabled: it loads the ruleset at boot"
+    else
+        boot="$HERE/$UNIT is missing: nothing loads the ruleset at boot"
+    fi
+    echo "$running" | write "$RUN/confirmed"
+    rm -f "$RUN/pending" "$RUN/pending.nft" "$RUN/previous.nft"
+    echo "cof-host: confirmed: the running table is the one applied (sha256 $running); rollback cancelled; persisted to $PERSIST; $boot"
     ;;
 rollback-after)
     sleep "${2:-60}"
-    nft -f "$STATE/previous.nft"
-    rm -f "$STATE/rollback.pid"
-    date > "$STATE/rolled-back"
+    lock wait
+    [ -f "$RUN/pending" ] || exit 0
+    read -r id _ _ < "$RUN/pending"
+    [ "$id" = "${3:-}" ] || exit 0 # confirmed, or a later apply took over with its own timer
+    if nft -f "$RUN/previous.nft"; then
+        rm -f "$RUN/pending" "$RUN/pending.nft"
+        date -u '+%Y-%m-%d %H:%M:%S UTC' | write "$RUN/rolled-back"
+        msg="not confirmed in time: the previous ruleset is back"
+    else
+        msg="ROLLBACK FAILED: nft refused $RUN/previous.nft; the unconfirmed ruleset is still running"
+    fi
+    command -v logger >/dev/null 2>&1 && logger -t cloudflare-origin-firewall "$msg"
+    echo "$msg" > "$RUN/rollback.log"
     ;;
 *)
     die "usage: cof-host.sh apply [seconds] < ruleset.nft | cof-host.sh confirm"
