@@ -1,7 +1,7 @@
 // Issue 15: the host firewall. Pure rendering and cross-renderer properties, the
 // command, cloud-init, the SSH delivery component under mocks, and real packets:
 // namespaces, veth pairs, nft and TCP connections (see helpers/netns.ts).
-import { execFile, spawn } from "child_process";
+import { execFile } from "child_process";
 import * as fc from "fast-check";
 import * as fs from "fs";
 import * as os from "os";
@@ -20,6 +20,7 @@ import {
     coverage,
     HostFirewallOverSsh,
     hostFirewallCloudInit,
+    hostUnit,
     mergeCidrs,
     NFT_TABLE,
     remoteApplyCommand,
@@ -54,18 +55,42 @@ describe("rendering (pure)", () => {
     test("one table of ours, sets for Cloudflare and each source list, policy drop, the basics, then the policy", () => {
         const text = renderNftables(validatePolicy(dashboard), SAMPLE_RANGES);
         const lines = text.split("\n").map((l) => l.trim());
-        expect(lines.slice(3, 6)).toEqual([`table inet ${NFT_TABLE}`, `delete table inet ${NFT_TABLE}`, `table inet ${NFT_TABLE} {`]);
-        // One table: declared (so the delete cannot fail), deleted and recreated, in one transaction.
-        expect(text.match(/^(delete )?table /gm)).toEqual(["table ", "delete table ", "table "]);
+        // One table: declared with its sets and chains (so the flushes cannot fail), its rules and
+        // set elements flushed, then refilled, in one transaction; never deleted and re-created.
+        expect(lines.slice(5, 20)).toEqual([
+            `table inet ${NFT_TABLE} {`,
+            "set ssh_v4 { type ipv4_addr; flags interval; }",
+            "set ssh_v6 { type ipv6_addr; flags interval; }",
+            "set cloudflare_v4 { type ipv4_addr; flags interval; }",
+            "set cloudflare_v6 { type ipv6_addr; flags interval; }",
+            "chain input { type filter hook input priority filter; policy drop; }",
+            "chain forward { type filter hook forward priority filter; policy accept; }",
+            "chain published { }",
+            "chain to_containers { }",
+            "}",
+            `flush table inet ${NFT_TABLE}`,
+            `flush set inet ${NFT_TABLE} ssh_v4`,
+            `flush set inet ${NFT_TABLE} ssh_v6`,
+            `flush set inet ${NFT_TABLE} cloudflare_v4`,
+            `flush set inet ${NFT_TABLE} cloudflare_v6`,
+        ]);
+        expect(text.match(/^(delete |flush )?table /gm)).toEqual(["table ", "flush table ", "table "]);
+        expect(text).not.toContain("delete ");
         expect(lines).toContain("type filter hook input priority filter; policy drop;");
-        expect(lines).toContain("ct state established,related accept");
+        expect(lines).toContain('ct direction reply accept comment "replies to connections the host opened"');
+        expect(lines).not.toContain("ct state established,related accept"); // inbound flows are checked on every packet
         expect(lines).toContain("ct state invalid drop");
         expect(lines).toContain('iif "lo" accept');
+        expect(lines).toContain(`ip6 saddr fe80::/10 udp sport 547 udp dport 546 accept comment "DHCPv6 replies to this host's client"`);
+        expect(lines).toContain('iifname { "br-*", "docker0" } accept comment "containers to the host (allowContainersToHost)"');
         expect(lines.find((l) => l.includes("icmpv6 type"))).toContain("nd-neighbor-solicit, nd-neighbor-advert");
         expect(lines.find((l) => l.includes("icmpv6 type"))).toContain("packet-too-big");
         expect(lines.find((l) => l.startsWith("meta l4proto icmp icmp type"))).toBe("meta l4proto icmp icmp type { destination-unreachable, time-exceeded, parameter-problem } accept");
         expect(text).not.toContain("echo-request"); // ping only with allowPing
-        const rules = lines.filter((l) => / accept comment /.test(l));
+        // Every drop is counted; the log is rate limited and carries a prefix to grep for.
+        for (const chain of ["input", "published", "forward"]) expect(lines).toContain(`limit rate 5/second burst 10 packets log prefix "cof-drop ${chain}: " level info`);
+        expect(lines.filter((l) => l === "counter drop")).toHaveLength(3);
+        const rules = lines.filter((l) => /^tcp dport .* accept comment /.test(l));
         expect(rules).toEqual([
             'tcp dport 22 ip saddr @ssh_v4 accept comment "SSH (22) from trusted sources"',
             'tcp dport 22 ip6 saddr @ssh_v6 accept comment "SSH (22) from trusted sources"',
@@ -84,10 +109,22 @@ describe("rendering (pure)", () => {
         expect(b).toBe(a);
     });
 
-    test("allowPing admits ICMP from anywhere, in both families", () => {
+    test("allowPing admits echo requests from anywhere, in both families, rate limited; no other ICMP type", () => {
         const lines = renderNftables(validatePolicy({ ...dashboard, allowPing: true }), SAMPLE_RANGES).split("\n").map((l) => l.trim());
-        expect(lines).toContain('meta l4proto icmp ip saddr @ping_v4 accept comment "ICMP (ping) from anywhere"');
-        expect(lines).toContain('meta l4proto ipv6-icmp ip6 saddr @ping_v6 accept comment "ICMP (ping) from anywhere"');
+        expect(lines).toContain('icmp type echo-request ip saddr @ping_v4 limit rate 10/second burst 20 packets accept comment "ICMP (ping) from anywhere"');
+        expect(lines).toContain('icmpv6 type echo-request ip6 saddr @ping_v6 limit rate 10/second burst 20 packets accept comment "ICMP (ping) from anywhere"');
+        expect(lines.filter((l) => /^meta l4proto (icmp|ipv6-icmp) ip6? saddr/.test(l))).toEqual([]);
+    });
+
+    test("host options: containers to the host can be closed, bridges named; bad values are refused with the field and the fix", () => {
+        const closed = renderNftables(validatePolicy(dashboard), SAMPLE_RANGES, { allowContainersToHost: false, containerBridges: ["podman0", "docker0", "docker0"] });
+        expect(closed).not.toContain("containers to the host");
+        expect(closed).toContain('oifname { "docker0", "podman0" } jump to_containers');
+        expect(() => renderNftables(validatePolicy(dashboard), SAMPLE_RANGES, { containerBridges: ['eth0" accept'] })).toThrow(
+            'containerBridges[0]: "eth0\\" accept" is not an interface name; use up to 15 letters, digits, "_.:-", optionally ending in * (e.g. "br-*")',
+        );
+        expect(() => renderNftables(validatePolicy(dashboard), SAMPLE_RANGES, { containerBridges: [] })).toThrow("containerBridges: [] must be a non-empty list of interface names");
+        expect(() => renderNftables(validatePolicy(dashboard), SAMPLE_RANGES, { allowContainersToHost: "no" as any })).toThrow('allowContainersToHost: "no" must be true or false');
     });
 
     // What a renderer admits, per (protocol, port): the merged blocks of its sources.
@@ -159,9 +196,13 @@ describe("delivery", () => {
         expect(files["/etc/cloudflare-origin-firewall/ruleset.nft"].content).toBe(ruleset);
         expect(files["/etc/systemd/system/cloudflare-origin-firewall.service"].content).toContain("ExecStart=/usr/sbin/nft -f /etc/cloudflare-origin-firewall/ruleset.nft");
         expect(files["/etc/systemd/system/cloudflare-origin-firewall.service"].content).toContain("Before=network-pre.target");
+        // The same unit the SSH delivery installs; after Debian's nftables.service, whose "flush ruleset" would remove our table.
+        expect(files["/etc/systemd/system/cloudflare-origin-firewall.service"].content).toBe(hostUnit());
+        expect(hostUnit()).toMatch(/^After=local-fs.target nftables.service$/m);
+        expect(hostUnit()).toMatch(/^PartOf=nftables.service$/m);
         expect(files["/var/lib/cloudflare-origin-firewall/cof-host.sh"].content).toBe(fs.readFileSync(HOST_SCRIPT, "utf8"));
         expect(doc.runcmd).toEqual([["systemctl", "daemon-reload"], ["systemctl", "enable", "--now", "cloudflare-origin-firewall.service"]]);
-        expect(text).not.toContain("flush ruleset");
+        expect(text).not.toMatch(/^\s*flush ruleset/m); // only our table is ever touched
     });
 
     test("over SSH: apply then confirm on a second connection, re-run when the ruleset changes, bounded dials, key secret", async () => {
@@ -232,7 +273,7 @@ describe("real packets: Docker, the server's own traffic, reloads", () => {
         }
         chain postrouting {
             type nat hook postrouting priority srcnat; policy accept;
-            ip saddr 172.17.0.0/16 oifname != "vd0" masquerade
+            ip saddr 172.17.0.0/16 oifname != "docker0" masquerade
         }
     }
 `;
@@ -263,85 +304,6 @@ describe("real packets: Docker, the server's own traffic, reloads", () => {
             lab.destroy();
         }
     }, 60_000);
-
-    test("20 reloads while a Cloudflare client connects again and again: 0 failed connections", async () => {
-        const lab = Lab.create([CLIENTS.cloudflare]);
-        try {
-            const ruleset = await rulesetOf("hetzner-dashboard");
-            await lab.listen(lab.server, [443]);
-            await lab.nft(lab.server, ruleset);
-            const hammer = spawn("ip", ["netns", "exec", lab.clients.cloudflare, process.execPath, path.join(__dirname, "helpers", "hammer.js"), SERVER.v4, "443", "5000"], { stdio: ["ignore", "pipe", "inherit"] });
-            let out = "";
-            hammer.stdout!.on("data", (d) => (out += d));
-            const finished = new Promise<void>((resolve) => hammer.once("exit", () => resolve()));
-            while (!out.includes("started")) await new Promise((r) => setTimeout(r, 10));
-            for (let i = 0; i < 20; i++) await lab.nft(lab.server, ruleset);
-            const stillRunning = !out.includes("attempts");
-            let timer: NodeJS.Timeout | undefined;
-            await Promise.race([finished, new Promise((r) => (timer = setTimeout(r, 30_000)))]);
-            clearTimeout(timer);
-            hammer.kill("SIGKILL");
-            expect(stillRunning).toBe(true); // the reloads happened while it was connecting
-            const result = JSON.parse(out.split("\n")[1]);
-            expect(result.failed).toBe(0);
-            expect(result.attempts).toBeGreaterThan(100);
-        } finally {
-            lab.destroy();
-        }
-    }, 60_000);
-});
-
-describe("real packets: commit-confirm (host/cof-host.sh)", () => {
-    const trusted = TRUSTED["hetzner-dashboard"];
-    const lockout = renderNftables(validatePolicy({ ssh: { sources: ["198.18.0.1"] } }), SAMPLE_RANGES); // SSH only from elsewhere
-
-    test("apply + confirm from a new connection keeps and persists; apply without confirm rolls back by itself", async () => {
-        const lab = Lab.create([trusted]);
-        const state = fs.mkdtempSync(path.join(os.tmpdir(), "cof-state-"));
-        const env = { ...process.env, COF_STATE_DIR: state, COF_PERSIST: path.join(state, "persist", "ruleset.nft") };
-        const host = (args: string[], input?: string) => lab.exec(lab.server, ["sh", HOST_SCRIPT, ...args], { input, env, timeoutMs: 20_000 });
-        const sshOpen = async () => (await lab.open(lab.clients.trusted, SERVER.v4, [22])).length === 1;
-        try {
-            await lab.listen(lab.server, [22]);
-            const good = await rulesetOf("hetzner-dashboard");
-            // 1. The exact commands the SSH delivery sends, run as a shell would run them.
-            expect(await lab.exec(lab.server, ["sh", "-c", remoteApplyCommand(2, state)], { input: good, env })).toContain("rolls back in 2s unless confirmed");
-            expect(await sshOpen()).toBe(true);
-            expect(await lab.exec(lab.server, ["sh", "-c", remoteConfirmCommand(state)], { env })).toContain("confirmed");
-            await new Promise((r) => setTimeout(r, 3000));
-            expect(await sshOpen()).toBe(true); // confirmed: no rollback
-            expect(fs.readFileSync(env.COF_PERSIST, "utf8")).toBe(good);
-
-            // 2. A ruleset that locks the owner out, never confirmed (the confirming connection cannot be made).
-            await host(["apply", "2"], lockout);
-            expect(await sshOpen()).toBe(false);
-            await new Promise((r) => setTimeout(r, 3500));
-            expect(await sshOpen()).toBe(true); // rolled back by itself
-            expect(fs.existsSync(path.join(state, "rolled-back"))).toBe(true);
-            expect(fs.readFileSync(env.COF_PERSIST, "utf8")).toBe(good); // the lockout was never persisted
-            await expect(host(["confirm"])).rejects.toThrow("no rollback pending (it already ran: the previous ruleset is back in place)");
-
-            // 3. A ruleset nft refuses changes nothing.
-            await expect(host(["apply", "2"], "table inet cloudflare_origin_firewall { chain input { bogus } }")).rejects.toThrow("the new ruleset does not load; nothing was changed");
-            expect(await sshOpen()).toBe(true);
-        } finally {
-            lab.destroy();
-        }
-    }, 60_000);
-
-    test("first delivery to a host without our table: rollback removes the table again", async () => {
-        const lab = Lab.create([trusted]);
-        const state = fs.mkdtempSync(path.join(os.tmpdir(), "cof-state-"));
-        const env = { ...process.env, COF_STATE_DIR: state, COF_PERSIST: path.join(state, "p.nft") };
-        try {
-            await lab.exec(lab.server, ["sh", HOST_SCRIPT, "apply", "1"], { input: lockout, env });
-            expect(await lab.exec(lab.server, ["nft", "list", "tables"])).toBe(`table inet ${NFT_TABLE}\n`);
-            await new Promise((r) => setTimeout(r, 2500));
-            expect(await lab.exec(lab.server, ["nft", "list", "tables"])).toBe("");
-        } finally {
-            lab.destroy();
-        }
-    }, 30_000);
 });
 
 test("the Cloudflare client address used in the packet tests is inside Cloudflare's ranges, the others are not", () => {

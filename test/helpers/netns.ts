@@ -84,10 +84,10 @@ export class Lab {
                 const ns = `cof${lab.id}k`;
                 lab.addNs(ns);
                 lab.container = ns;
-                ip("link", "add", "vd0", "netns", lab.server, "type", "veth", "peer", "name", "eth0", "netns", ns);
-                ip("-n", lab.server, "addr", "add", `${CONTAINER.gateway}/16`, "dev", "vd0");
+                ip("link", "add", "docker0", "netns", lab.server, "type", "veth", "peer", "name", "eth0", "netns", ns);
+                ip("-n", lab.server, "addr", "add", `${CONTAINER.gateway}/16`, "dev", "docker0");
                 ip("-n", ns, "addr", "add", `${CONTAINER.v4}/16`, "dev", "eth0");
-                ip("-n", lab.server, "link", "set", "vd0", "up");
+                ip("-n", lab.server, "link", "set", "docker0", "up");
                 ip("-n", ns, "link", "set", "eth0", "up");
                 ip("-n", ns, "route", "add", "default", "via", CONTAINER.gateway);
             }
