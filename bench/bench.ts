@@ -243,6 +243,79 @@ async function hostFirewall() {
     }
 }
 
+/**
+ * Issue 20: reload stalls and revocation, real packets in namespaces (needs root, nft, ip).
+ * Stalls: a Cloudflare client connects again and again, each connection bounded by
+ * 500 ms (under TCP's 1 s SYN retransmit, so one dropped SYN counts), while the
+ * ruleset is reloaded; the delete-and-recreate form it replaced is measured alongside.
+ * Revocation: a held connection to a port the next apply no longer admits.
+ */
+async function hostFirewallReloadsAndRevocation() {
+    const { CLIENTS, Lab, netnsUnavailable, SERVER } = await import("../test/helpers/netns");
+    const { measureReloadStalls } = await import("../test/helpers/reload-stalls");
+    if (netnsUnavailable()) return;
+    const { spawn } = await import("child_process");
+    const cf = { ipv4: SAMPLE.result.ipv4_cidrs, ipv6: SAMPLE.result.ipv6_cidrs };
+    const trusted = ["203.0.113.10", "2001:db8::10"];
+    const today = renderNftables(validatePolicy({ ssh: { sources: trusted }, rules: [{ description: "dashboard", port: 9000, sources: trusted }] }), cf);
+    const narrowed = renderNftables(validatePolicy({ ssh: { sources: trusted } }), cf);
+    // The form before issue 20: the table deleted and re-created in the transaction.
+    const recreate = `table inet cloudflare_origin_firewall\ndelete table inet cloudflare_origin_firewall\n${today.slice(today.indexOf("\n\ntable inet ") + 2)}`;
+    const reloads = QUICK ? 25 : 250;
+    const lab = Lab.create([CLIENTS.cloudflare, { key: "trusted", v4: trusted[0], v6: trusted[1] }]);
+    try {
+        await lab.listen(lab.server, [443]);
+        for (const [label, text] of [["", today], [", delete-and-recreate form (before)", recreate]] as const) {
+            await lab.exec(lab.server, ["nft", "flush", "ruleset"]);
+            await lab.nft(lab.server, text);
+            const r = await measureReloadStalls(lab.clients.cloudflare, SERVER.v4, 443, reloads, () => lab.nft(lab.server, text));
+            record(`host firewall: reload stalls (500 ms connect timeout, ${reloads} reloads)${label}, of ${r.attempts} connections`, r.failed, "stalled", label ? "-" : "0", label ? true : r.failed === 0);
+        }
+        // A connection to 9000 held open, echoing every 10 ms; then an apply that no longer admits 9000.
+        await lab.exec(lab.server, ["nft", "flush", "ruleset"]);
+        await lab.nft(lab.server, today);
+        await lab.start(lab.server, "echo.js", ["9000"]);
+        const hold = spawn("ip", ["netns", "exec", lab.clients.trusted, process.execPath, path.join(__dirname, "..", "test", "helpers", "hold.js"), SERVER.v4, "9000"], { stdio: ["pipe", "pipe", "inherit"] });
+        try {
+            let out = "";
+            hold.stdout!.on("data", (d) => (out += d));
+            const until = async (what: string, ok: () => boolean) => {
+                const deadline = Date.now() + 10_000;
+                while (!ok()) {
+                    if (Date.now() > deadline) throw new Error(`bench: timed out waiting for ${what}`);
+                    await new Promise((r) => setTimeout(r, 10));
+                }
+            };
+            const status = async (): Promise<{ echoes: number; lastEcho: number }> => {
+                const seen = out.length;
+                hold.stdin!.write("\n");
+                await until("a status line", () => out.slice(seen).includes("}\n"));
+                return JSON.parse(out.slice(seen).split("\n")[0]);
+            };
+            await until("the held connection", () => out.includes("connected"));
+            const started = Date.now();
+            while ((await status()).echoes === 0) {
+                if (Date.now() - started > 10_000) throw new Error("bench: no echo on the held connection within 10 s");
+                await new Promise((r) => setTimeout(r, 10));
+            }
+            await lab.nft(lab.server, narrowed);
+            const applied = Date.now();
+            // Cut = no echo for 1 s (bounded at 5 s: "not cut" is reported as 5).
+            let last = (await status()).lastEcho;
+            while (Date.now() - last < 1000 && Date.now() - applied < 5000) {
+                await new Promise((r) => setTimeout(r, 20));
+                last = (await status()).lastEcho;
+            }
+            const cut = Date.now() - last >= 1000 ? Math.max(0, last - applied) / 1000 : 5;
+            record("host firewall: flows cut after a narrowing apply (s)", Number(cut.toFixed(3)), "s", "<= 0.1", cut <= 0.1);
+        } finally {
+            hold.kill("SIGKILL");
+        }
+    } finally {
+        lab.destroy();
+    }
+}
+
 /** The audit's tuned scan next to a plain `nmap -p-` of the same drop-by-default target, side by side. */
 async function auditSpeed() {
     const { CLIENTS, Lab, netnsUnavailable, SERVER } = await import("../test/helpers/netns");
@@ -275,6 +348,7 @@ async function auditSpeed() {
 
 async function main() {
     await hostFirewall();
+    await hostFirewallReloadsAndRevocation();
     await auditSpeed();
     await requestsPerRun();
     await spuriousDiffs();
