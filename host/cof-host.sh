@@ -108,7 +108,7 @@ confirm)
         chmod 644 "$UNIT_DIR/$UNIT"
         ln -sf "../$UNIT" "$UNIT_DIR/multi-user.target.wants/$UNIT"
         if [ "$UNIT_DIR" = /etc/systemd/system ] && [ -d /run/systemd/system ]; then systemctl daemon-reload; fi
-        boot="$UNIT enabled: it loads the ruleset at boot"
+        if command -v systemctl >/dev/null 2>&1; then boot="$UNIT enabled: it loads the ruleset at boot"; else boot="$UNIT written, but this host has no systemd: nothing loads the ruleset at boot (see the README)"; fi
     else
         boot="$HERE/$UNIT is missing: nothing loads the ruleset at boot"
     fi

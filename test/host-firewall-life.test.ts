@@ -323,6 +323,7 @@ describe("real processes: commit-confirm (host/cof-host.sh) against the invarian
     const settled = () => waitFor("every rollback timer to end", 15_000, () => rollbacks(lab.server).length === 0);
 
     realTest("two concurrent applies (10 trials): one confirm persists what runs, no stray rollback undoes it afterwards", async () => {
+        const said: string[] = [];
         for (let trial = 0; trial < 10; trial++) {
             const h = await freshHost();
             try {
@@ -330,15 +331,16 @@ describe("real processes: commit-confirm (host/cof-host.sh) against the invarian
                 expect([a.code, a.stderr, b.code, b.stderr]).toEqual([0, "", 0, ""]);
                 const c = await h.script(["confirm"]);
                 expect([c.code, c.stderr]).toEqual([0, ""]);
-                expect(c.stdout).toContain("cof-host: confirmed: the running table is the one applied");
                 await settled();
                 const persisted = h.persisted()!;
                 expect([A, B]).toContain(persisted); // one whole ruleset, never two interleaved
                 expect(await tableDigest(lab.server)).toBe(await fileDigest(scratch, persisted));
+                said.push(c.stdout);
             } finally {
                 h.cleanup();
             }
         }
+        for (const s of said) expect(s).toContain("cof-host: confirmed: the running table is the one applied");
     }, 120_000);
 
     realTest("confirm at the rollback moment (10 trials): whichever takes the lock first decides, and the output says which", async () => {
