@@ -23,6 +23,7 @@ import {
     ResourceValidationArgs,
     ResourceValidationPolicy,
 } from "../policy/policies";
+import { combinedExposure, StackResource } from "../policy/combined";
 import { CF_SOURCES, SAMPLE_RANGES } from "./helpers/fixtures";
 import { startServer } from "./helpers/server";
 
@@ -217,5 +218,61 @@ describe("policy pack: what our own components register passes", () => {
         } finally {
             await server.close();
         }
+    });
+});
+
+describe("policy pack: firewalls on the same servers, judged together (combined-exposure, mandatory)", () => {
+    /** A stack's resources as the analyzer hands them over: proxied props, dependencies by property. */
+    const res = (type: string, name: string, props: Record<string, any>, deps: Record<string, StackResource[]> = {}): StackResource => ({
+        type,
+        name,
+        urn: urnOf(type, name),
+        props: proxy.unknownCheckingProxy(props),
+        propertyDependencies: deps,
+    });
+    const stack = (resources: StackResource[], config: object = {}) => {
+        const found: [string, string | undefined][] = [];
+        combinedExposure.validateStack({ resources, getConfig: <T extends object>() => config as T }, (message, urn) => found.push([message, urn]));
+        return found;
+    };
+    const web = (name: string, rules: object[], extra: object = {}) => res(HCLOUD, name, { rules, applyTos: [{ labelSelector: "role=web" }], ...extra });
+
+    test("two Hetzner firewalls on one label selector: two /9s on 22, neither broad alone, are a /8 together", () => {
+        const found = stack([web("a", [hin("22", ["16.0.0.0/9"])]), web("b", [hin("20-30", ["16.128.0.0/9"])])]);
+        expect(found).toEqual([[expect.stringMatching(/^hcloud-label:role=web is reached by 2 firewalls together .*: tcp 22 is reachable from 16777216 IPv4 addresses .* by the union of a rules\[0\] \(tcp 22\), b rules\[0\] \(tcp 20-30\)/), urnOf(HCLOUD, "a")]]);
+    });
+
+    test("a FirewallAttachment joins its firewall to the selector's group; what one member shows alone is not reported twice", () => {
+        const a = res(HCLOUD, "a", { rules: [hin("443", ["0.0.0.0/1"])] });
+        const attach = res(HCLOUD_ATTACH, "attach-a", { labelSelectors: ["role=web"] }, { firewallId: [a] });
+        const b = web("b", [hin("443", CF_SOURCES)]);
+        // a alone already admits a /1 outside Cloudflare on 443 (reported per resource); the union adds nothing new.
+        expect(stack([a, attach, b])).toEqual([]);
+        const c = web("c", [hin("22", ["16.0.0.0/9"])]);
+        const d = res(HCLOUD, "d", { rules: [hin("22", ["16.128.0.0/9"])] });
+        expect(stack([c, d, res(HCLOUD_ATTACH, "attach-d", { labelSelectors: ["role=web"] }, { firewallId: [d] })]).map(([m]) => m.slice(0, 40))).toEqual(["hcloud-label:role=web is reached by 2 fi"]);
+    });
+
+    test("an AWS security group's inline ingress and a standalone ingress rule on it", () => {
+        const sg = res(AWS_SG, "sg", { ingress: [{ protocol: "tcp", fromPort: 22, toPort: 22, cidrBlocks: ["16.0.0.0/9"] }] });
+        const rule = res(AWS_INGRESS, "more", { ipProtocol: "tcp", fromPort: 0, toPort: 1024, cidrIpv4: "16.128.0.0/9" }, { securityGroupId: [sg] });
+        expect(stack([sg, rule])).toEqual([[expect.stringMatching(/^aws-sg:.*sg is reached by 2 firewalls together.*tcp 22 is reachable from 16777216 IPv4 addresses/), sg.urn]]);
+    });
+
+    test("DigitalOcean firewalls sharing a tag or a Droplet: SSH halves add up; Cloudflare on 443 plus one trusted address do not", () => {
+        const one = res(DO, "one", { inboundRules: [doIn("443", [...CF_SOURCES]), doIn("22", ["16.0.0.0/9"])], outboundRules: doEgress, tags: ["api"] });
+        const two = res(DO, "two", { inboundRules: [doIn("22", ["203.0.113.7/32"])], outboundRules: doEgress, tags: ["api"] });
+        expect(stack([one, two])).toEqual([]);
+        const droplet = res("digitalocean:index/droplet:Droplet", "d1", { name: "d1" });
+        const three = res(DO, "three", { inboundRules: [doIn("1-1024", ["16.128.0.0/9"], "udp"), doIn("22", ["16.128.0.0/9"])], outboundRules: doEgress }, { dropletIds: [droplet] });
+        const four = res(DO, "four", { inboundRules: [doIn("22", ["16.0.0.0/9"])], outboundRules: doEgress }, { dropletIds: [droplet] });
+        expect(stack([three, four]).map(([m]) => m.replace(/ \(urn.*?\)/, ""))).toEqual([expect.stringMatching(/^do-droplet:.*::d1 is reached by 2 firewalls together: tcp 22 is reachable from 16777216 IPv4 addresses/)]);
+    });
+
+    test("different selectors are different servers; opted-out and exempted firewalls are left out of the union", () => {
+        expect(stack([web("a", [hin("22", ["16.0.0.0/9"])]), res(HCLOUD, "b", { rules: [hin("22", ["16.128.0.0/9"])], applyTos: [{ labelSelector: "role=db" }] })])).toEqual([]);
+        expect(stack([web("a", [hin("22", ["16.0.0.0/9"])], { labels: { [OPT_OUT_BROAD_SSH]: "true" } }), web("b", [hin("22", ["16.128.0.0/9"])])])).toEqual([]);
+        expect(stack([web("a", [hin("22", ["16.0.0.0/9"])]), web("b", [hin("22", ["16.128.0.0/9"])])], { exemptUrns: [urnOf(HCLOUD, "b")] })).toEqual([]);
+        expect(stack([web("a", [hin("22", ["16.0.0.0/9"])]), web("b", [hin("22", ["16.128.0.0/9"])])], { sshPorts: [2222] })).toEqual([]);
     });
 });
