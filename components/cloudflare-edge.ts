@@ -8,6 +8,7 @@
 import * as cloudflare from "@pulumi/cloudflare";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
+import * as ipaddr from "ipaddr.js";
 import { Cidr, parseSingleAddress, uniqueSorted, userCidr } from "./cidr";
 import { onResource } from "./origin";
 import { PolicyError } from "./policy";
@@ -32,13 +33,29 @@ export interface CloudflareOriginEdgeArgs {
      * Default true: a client certificate of this zone's own is generated (a CA and a
      * client certificate signed by it), uploaded, and only then AOP is enabled; the
      * CA is exposed as `originPullCaPem` for the origin's `ssl_client_certificate`.
-     * An object uploads your own certificate and key instead. False leaves AOP unmanaged.
+     * `{ generations }` rotates the generated client certificate without a window
+     * (see `GeneratedOriginPullCertificates`). An object with `certificate` uploads
+     * your own certificate and key instead. False leaves AOP unmanaged.
      */
-    authenticatedOriginPulls?: boolean | OwnOriginPullCertificate;
+    authenticatedOriginPulls?: boolean | GeneratedOriginPullCertificates | OwnOriginPullCertificate;
     /** The zone's SSL mode; default "strict" (Full strict: Cloudflare verifies the origin certificate). */
     sslMode?: "strict" | "full";
     /** Addresses or blocks Cloudflare blocks at the edge: single IPs, IPv4 /16 and /24, IPv6 /32, /48 and /64. */
     blockedSources?: string[];
+}
+
+/**
+ * Generated client certificates, by generation. All generations are signed by the
+ * zone's one CA, so the origin's trust (`originPullCaPem`) never changes. A
+ * certificate is never renewed behind your back (Cloudflare deploys a new upload
+ * only after a while, and deleting the old one at once leaves origins rejecting
+ * Cloudflare): rotation is `[1]` -> `[1, 2]` (both uploaded; Cloudflare moves to
+ * the newest once it is deployed) -> `[2]` once `originPullCertificateStatus`
+ * shows generation 2 `active`.
+ */
+export interface GeneratedOriginPullCertificates {
+    /** One generation, or two (old, new) while rotating; positive, increasing. `true` means `[1]`. */
+    generations: number[];
 }
 
 /** A client certificate of your own for Authenticated Origin Pulls. */
@@ -54,7 +71,29 @@ export interface OwnOriginPullCertificate {
 /** A Cloudflare IP Access rule target (Cloudflare's own spelling: "ip_range", not "ipRange"). */
 export interface AccessRuleTarget {
     target: "ip" | "ip6" | "ip_range";
+    /** As sent to Cloudflare: IPv6 in the full long form, the form Cloudflare requires and returns. */
     value: string;
+    /** The RFC 5952 text, for names and messages (stable resource names). */
+    canonical: string;
+}
+
+/**
+ * An IPv6 address in the full long form ("2001:0db8:0000:0000:0000:0000:0000:0001"):
+ * eight groups of four lower-case hex digits. The provider refuses anything else for
+ * an IPv6 access rule value (terraform-provider-cloudflare v5.22.0
+ * internal/services/access_rule/ipv6_validator.go l.41-59), and Cloudflare returns
+ * this form, so comparing in it gives no perpetual diff.
+ */
+export function ipv6LongForm(address: string): string {
+    const b = ipaddr.IPv6.parse(address).toByteArray();
+    return Array.from({ length: 8 }, (_, i) => ((b[2 * i] << 8) | b[2 * i + 1]).toString(16).padStart(4, "0")).join(":");
+}
+
+/** An access rule value as Cloudflare keeps it: IPv6 (address or block) in the long form, IPv4 as is. */
+export function accessRuleValue(c: Cidr): string {
+    if (c.family === 4) return c.text.split("/")[0] + (c.prefix === 32 ? "" : `/${c.prefix}`);
+    const long = ipv6LongForm(c.text.split("/")[0]);
+    return c.prefix === 128 ? long : `${long}/${c.prefix}`;
 }
 
 const IPV4_RANGES = [16, 24];
@@ -75,8 +114,9 @@ export function validateBlockedSources(sources: unknown): AccessRuleTarget[] {
         const full = c.family === 4 ? 32 : 128;
         const allowed = c.family === 4 ? IPV4_RANGES : IPV6_RANGES;
         let t: AccessRuleTarget;
-        if (c.prefix === full) t = { target: c.family === 4 ? "ip" : "ip6", value: c.text.split("/")[0] };
-        else if (allowed.includes(c.prefix)) t = { target: "ip_range", value: c.text };
+        const canonical = c.prefix === full ? c.text.split("/")[0] : c.text;
+        if (c.prefix === full) t = { target: c.family === 4 ? "ip" : "ip6", value: accessRuleValue(c), canonical };
+        else if (allowed.includes(c.prefix)) t = { target: "ip_range", value: accessRuleValue(c), canonical };
         else {
             throw new PolicyError(
                 `blockedSources[${i}]: "${s}" is a /${c.prefix}; Cloudflare IP Access rules take single addresses, /16 or /24 for IPv4 and /32, /48 or /64 for IPv6`,
@@ -84,7 +124,7 @@ export function validateBlockedSources(sources: unknown): AccessRuleTarget[] {
         }
         return { ...c, ...t };
     });
-    return uniqueSorted(parsed).map(({ target, value }) => ({ target, value }));
+    return uniqueSorted(parsed).map(({ target, value, canonical }) => ({ target, value, canonical }));
 }
 
 /** A Cloudflare zone id: 32 lower-case hex digits. */
@@ -110,6 +150,51 @@ export function recordResourceName(component: string, host: string, type: "A" | 
 /** The child resource name of a block: the value with ":" and "/" replaced (never ambiguous). */
 export function blockResourceName(component: string, value: string): string {
     return `${component}-block-${value.replace(/:/g, "_").replace("/", "-")}`;
+}
+
+/** The generated client-certificate generations to keep uploaded: one, or (old, new) while rotating. */
+export function originPullGenerations(aop: CloudflareOriginEdgeArgs["authenticatedOriginPulls"]): number[] {
+    if (aop === undefined || aop === true) return [1];
+    if (aop === false || !("generations" in aop)) return [];
+    const g = aop.generations;
+    const fix = "give [n] normally, and [n, n + 1] while rotating to a new certificate (see README, rotation)";
+    if (!Array.isArray(g) || g.length < 1 || g.length > 2 || !g.every((n) => Number.isInteger(n) && n >= 1)) {
+        throw new PolicyError(`authenticatedOriginPulls.generations: ${JSON.stringify(g)} is not one or two positive whole numbers; ${fix}`);
+    }
+    if (g.length === 2 && !(g[0] < g[1])) {
+        throw new PolicyError(`authenticatedOriginPulls.generations: ${JSON.stringify(g)} must list the old generation first and the new one after it; ${fix}`);
+    }
+    return [...g];
+}
+
+/** One edge as the whole-program check sees it. */
+export interface EdgeZoneClaim {
+    /** Who declares it, for the message (e.g. "firewalls.web.edge"). */
+    owner: string;
+    /** Its zone id, when known before deployment. */
+    zoneId: pulumi.Input<string>;
+}
+
+/**
+ * One edge per zone across the whole program. Cloudflare keeps one zone-level
+ * Authenticated Origin Pulls certificate in use per zone (the most recently
+ * uploaded), and the zone's `ssl` setting is one value: two edges on one zone would
+ * each upload a certificate and set `ssl`, and the origin behind the older
+ * certificate would reject Cloudflare. Throws naming both owners.
+ */
+export function checkOneEdgePerZone(edges: readonly EdgeZoneClaim[]): void {
+    const seen = new Map<string, string>();
+    for (const e of edges) {
+        if (typeof e.zoneId !== "string") continue; // an Output: checked by the engine's own ordering, not here
+        const other = seen.get(e.zoneId);
+        if (other) {
+            throw new PolicyError(
+                `${e.owner}.zoneId: zone ${e.zoneId} already has an edge (${other}); Cloudflare uses one origin-pull certificate per zone, so the origin behind the other edge would reject Cloudflare. ` +
+                    "Put all hostnames of the zone into one edge's records (on one firewall), and leave edge out of the others",
+            );
+        }
+        seen.set(e.zoneId, e.owner);
+    }
 }
 
 /** Validates the edge arguments (everything that can be checked before deployment). */
@@ -138,9 +223,13 @@ export function validateEdge(args: CloudflareOriginEdgeArgs, component = "edge")
         throw new PolicyError(`sslMode: ${JSON.stringify(args.sslMode)} is not allowed; use "strict" (recommended) or "full"`);
     }
     const aop = args.authenticatedOriginPulls;
-    if (aop !== undefined && typeof aop !== "boolean") {
+    if (aop !== undefined && typeof aop === "object" && aop !== null && "generations" in aop) {
+        originPullGenerations(aop);
+    } else if (aop !== undefined && typeof aop !== "boolean") {
         if (typeof aop !== "object" || aop === null || aop.certificate === undefined || aop.privateKey === undefined) {
-            throw new PolicyError(`authenticatedOriginPulls: give true (a certificate of your own is generated), false, or { certificate, privateKey, caCertificate? }`);
+            throw new PolicyError(
+                `authenticatedOriginPulls: give true (a certificate of your own is generated), { generations: [1, 2] } (rotating it), false, or { certificate, privateKey, caCertificate? }`,
+            );
         }
         for (const field of ["certificate", "caCertificate"] as const) {
             const v = aop[field];
@@ -153,14 +242,19 @@ export function validateEdge(args: CloudflareOriginEdgeArgs, component = "edge")
         }
     }
     const blocked = validateBlockedSources(args.blockedSources);
-    for (const b of blocked) claim(blockResourceName(component, b.value), `blockedSources ${b.value}`);
+    for (const b of blocked) claim(blockResourceName(component, b.canonical), `blockedSources ${b.canonical}`);
     return blocked;
 }
 
-/** Ten years for the CA, two for the client certificate, renewed a month early. */
+/** Ten years for the CA, two for each client certificate generation; a warning 60 days before one expires. */
 const CA_VALIDITY_HOURS = 87600;
 const CLIENT_VALIDITY_HOURS = 17520;
-const EARLY_RENEWAL_HOURS = 720;
+const ROTATE_WARNING_MS = 60 * 24 * 3600 * 1000;
+
+/** Generation 1 keeps the names it always had (no replacement on upgrade); later ones are suffixed. */
+function generationSuffix(generation: number): string {
+    return generation === 1 ? "" : `-g${generation}`;
+}
 
 /**
  * Proxied DNS, strict TLS, Authenticated Origin Pulls with a certificate of the
@@ -169,8 +263,12 @@ const EARLY_RENEWAL_HOURS = 720;
 export class CloudflareOriginEdge extends pulumi.ComponentResource {
     /** Proxied A/AAAA records, keyed "hostname/A" and "hostname/AAAA". */
     public readonly records: Record<string, cloudflare.DnsRecord> = {};
-    /** The uploaded zone-level client certificate, when AOP is managed. */
+    /** The uploaded zone-level client certificate Cloudflare is to use (the newest generation), when AOP is managed. */
     public readonly originPullCertificate?: cloudflare.AuthenticatedOriginPullsCertificate;
+    /** Generated certificates by generation (one, or two while rotating). */
+    public readonly originPullCertificates: Record<number, cloudflare.AuthenticatedOriginPullsCertificate> = {};
+    /** Cloudflare's status of each generation's upload ("pending_deployment", "active", ...), as of the last refresh. */
+    public readonly originPullCertificateStatus: Record<number, pulumi.Output<string>> = {};
     /** Zone-wide Authenticated Origin Pulls, when managed; enabled only after the upload. */
     public readonly authenticatedOriginPulls?: cloudflare.AuthenticatedOriginPullsSettings;
     /**
@@ -202,35 +300,74 @@ export class CloudflareOriginEdge extends pulumi.ComponentResource {
             }
         }
         const aop = args.authenticatedOriginPulls ?? true;
-        if (aop !== false) {
-            const own = aop === true ? this.generateClientCertificate(name) : aop;
-            this.originPullCaPem = own.caCertificate === undefined ? undefined : pulumi.output(own.caCertificate);
-            this.originPullCertificate = new cloudflare.AuthenticatedOriginPullsCertificate(
-                `${name}-aop-cert`,
-                { zoneId: args.zoneId, certificate: own.certificate, privateKey: pulumi.secret(own.privateKey) },
-                parent,
+        if (aop === false) {
+            pulumi.log.warn(
+                `${name}: Authenticated Origin Pulls is unmanaged here. If this edge managed it before, zone-level AOP is still on at Cloudflare ` +
+                    "(the provider's delete does not turn it off) and Cloudflare still presents the last uploaded certificate; turn it off in the dashboard (SSL/TLS > Origin Server) if that is what you want",
+                this,
             );
-            // Enabled only once the zone's own certificate is uploaded, so AOP never
+        } else {
+            const generations = originPullGenerations(aop);
+            let uploads: cloudflare.AuthenticatedOriginPullsCertificate[];
+            if (generations.length > 0) {
+                // One CA for every generation, so the origin's trust never changes on rotation.
+                const ca = this.generateCa(name);
+                this.originPullCaPem = ca.certPem;
+                uploads = generations.map((g) => {
+                    const own = this.generateClientCertificate(name, g, ca);
+                    const cert = this.upload(`${name}-aop-cert${generationSuffix(g)}`, args.zoneId, own);
+                    this.originPullCertificates[g] = cert;
+                    this.originPullCertificateStatus[g] = cert.status;
+                    return cert;
+                });
+                if (generations.length === 2) {
+                    const [old, next] = generations;
+                    uploads[1].status.apply((status) =>
+                        pulumi.log.warn(
+                            status === "active"
+                                ? `${name}: origin-pull certificate generation ${next} is active; finish the rotation: set authenticatedOriginPulls.generations to [${next}] (generation ${old} is then deleted)`
+                                : `${name}: rotating the origin-pull certificate: generation ${next} is "${status ?? "being uploaded"}", generation ${old} stays uploaded; ` +
+                                      `run again later (with a refresh), and set generations to [${next}] only once generation ${next} is "active"`,
+                            this,
+                        ),
+                    );
+                }
+            } else {
+                const own = aop as OwnOriginPullCertificate;
+                this.originPullCaPem = own.caCertificate === undefined ? undefined : pulumi.output(own.caCertificate);
+                uploads = [this.upload(`${name}-aop-cert`, args.zoneId, own)];
+            }
+            this.originPullCertificate = uploads[uploads.length - 1];
+            // Enabled only once the zone's own certificate(s) are uploaded, so AOP never
             // runs on Cloudflare's shared certificate (which any zone can present).
             this.authenticatedOriginPulls = new cloudflare.AuthenticatedOriginPullsSettings(
                 `${name}-aop`,
                 { zoneId: args.zoneId, enabled: true },
-                { parent: this, dependsOn: [this.originPullCertificate] },
+                { parent: this, dependsOn: uploads },
             );
         }
         this.sslMode = new cloudflare.ZoneSetting(`${name}-ssl`, { zoneId: args.zoneId, settingId: "ssl", value: args.sslMode ?? "strict" }, parent);
         for (const b of blocked) {
-            this.blocks[b.value] = new cloudflare.AccessRule(
-                blockResourceName(name, b.value),
-                { zoneId: args.zoneId, mode: "block", configuration: { target: b.target, value: b.value }, notes: `blocked by cloudflare-origin-firewall (${b.value})` },
+            this.blocks[b.canonical] = new cloudflare.AccessRule(
+                blockResourceName(name, b.canonical),
+                { zoneId: args.zoneId, mode: "block", configuration: { target: b.target, value: b.value }, notes: `blocked by cloudflare-origin-firewall (${b.canonical})` },
                 parent,
             );
         }
-        this.registerOutputs({ records: Object.keys(this.records), blocked: blocked.map((b) => b.value), originPullCaPem: this.originPullCaPem });
+        this.registerOutputs({
+            records: Object.keys(this.records),
+            blocked: blocked.map((b) => b.canonical),
+            originPullCaPem: this.originPullCaPem,
+            originPullCertificateStatus: this.originPullCertificateStatus,
+        });
     }
 
-    /** A CA of this zone's own and a client certificate signed by it; keys stay secret in state. */
-    private generateClientCertificate(name: string): Required<OwnOriginPullCertificate> {
+    private upload(resourceName: string, zoneId: pulumi.Input<string>, own: OwnOriginPullCertificate): cloudflare.AuthenticatedOriginPullsCertificate {
+        return new cloudflare.AuthenticatedOriginPullsCertificate(resourceName, { zoneId, certificate: own.certificate, privateKey: pulumi.secret(own.privateKey) }, { parent: this });
+    }
+
+    /** The zone's own CA, shared by every generation of client certificate; its key stays secret in state. */
+    private generateCa(name: string): { certPem: pulumi.Output<string>; privateKeyPem: pulumi.Output<string> } {
         const parent = { parent: this };
         const caKey = new tls.PrivateKey(`${name}-aop-ca-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, parent);
         const ca = new tls.SelfSignedCert(
@@ -244,24 +381,41 @@ export class CloudflareOriginEdge extends pulumi.ComponentResource {
             },
             parent,
         );
-        const clientKey = new tls.PrivateKey(`${name}-aop-client-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, parent);
+        return { certPem: ca.certPem, privateKeyPem: caKey.privateKeyPem };
+    }
+
+    /**
+     * One generation's client certificate, signed by the zone's CA. Never renewed
+     * early (earlyRenewalHours 0): a renewal would replace the upload in one step,
+     * the window this package avoids; a new generation is the way to rotate.
+     */
+    private generateClientCertificate(name: string, generation: number, ca: { certPem: pulumi.Output<string>; privateKeyPem: pulumi.Output<string> }): Required<OwnOriginPullCertificate> {
+        const parent = { parent: this };
+        const suffix = generationSuffix(generation);
+        const clientKey = new tls.PrivateKey(`${name}-aop-client-key${suffix}`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, parent);
         const csr = new tls.CertRequest(
-            `${name}-aop-client-csr`,
-            { privateKeyPem: clientKey.privateKeyPem, subject: { commonName: `${name} Cloudflare origin pull`, organization: "cloudflare-origin-firewall" } },
+            `${name}-aop-client-csr${suffix}`,
+            { privateKeyPem: clientKey.privateKeyPem, subject: { commonName: `${name} Cloudflare origin pull`, organization: "cloudflare-origin-firewall", ...(generation > 1 ? { organizationalUnit: `generation ${generation}` } : {}) } },
             parent,
         );
         const client = new tls.LocallySignedCert(
-            `${name}-aop-client`,
+            `${name}-aop-client${suffix}`,
             {
                 certRequestPem: csr.certRequestPem,
-                caPrivateKeyPem: caKey.privateKeyPem,
+                caPrivateKeyPem: ca.privateKeyPem,
                 caCertPem: ca.certPem,
                 allowedUses: ["client_auth", "digital_signature", "key_agreement"],
                 validityPeriodHours: CLIENT_VALIDITY_HOURS,
-                earlyRenewalHours: EARLY_RENEWAL_HOURS,
+                earlyRenewalHours: 0,
             },
             parent,
         );
+        client.validityEndTime.apply((end) => {
+            const left = end ? Date.parse(end) - Date.now() : NaN;
+            if (left < ROTATE_WARNING_MS) {
+                pulumi.log.warn(`${name}: origin-pull client certificate generation ${generation} expires ${end}; rotate now: set authenticatedOriginPulls.generations to [${generation}, ${generation + 1}] (README, rotation)`, this);
+            }
+        });
         return { certificate: client.certPem, privateKey: clientKey.privateKeyPem, caCertificate: ca.certPem };
     }
 }

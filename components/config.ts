@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 import { cloudflareUrlProblem } from "./cloudflare";
-import { validateEdge } from "./cloudflare-edge";
+import { checkOneEdgePerZone, validateEdge } from "./cloudflare-edge";
 import { validateDigitalOceanPlacement, validateEgress } from "./digitalocean";
 import { toHetznerApplyTos, validateHetznerNaming } from "./hetzner";
 import { CidrError, parseSingleAddress } from "./cidr";
@@ -39,7 +39,7 @@ const common = {
         .strictObject({
             zoneId: z.string({ error: "must be the zone's id: 32 hex digits, on the domain's Overview page in the Cloudflare dashboard" }),
             records: z.record(z.string(), z.strictObject({ ipv4: z.string().optional(), ipv6: z.string().optional() })).optional(),
-            authenticatedOriginPulls: z.boolean().optional(),
+            authenticatedOriginPulls: z.union([z.boolean(), z.strictObject({ generations: z.array(z.number()) })]).optional(),
             sslMode: z.enum(["strict", "full"], { error: 'must be "strict" or "full"' }).optional(),
             blockedSources: addresses.optional(),
         })
@@ -261,6 +261,12 @@ export function parseStackConfig(raw: Record<string, unknown>): StackConfig {
                 throw new ConfigError(`firewalls.${name}.edge.${(e as Error).message}`);
             }
         }
+    }
+    try {
+        // One edge per zone across the whole program (one origin-pull certificate per zone).
+        checkOneEdgePerZone(Object.entries(result.data.firewalls).flatMap(([name, fw]) => (fw.edge ? [{ owner: `firewalls.${name}.edge`, zoneId: fw.edge.zoneId }] : [])));
+    } catch (e) {
+        throw new ConfigError((e as Error).message);
     }
     if (result.data.dnsServers) {
         try {

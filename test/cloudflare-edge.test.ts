@@ -3,7 +3,7 @@ import { installMocks, valueOf } from "../scripts/mock-runtime";
 
 // Mocks first, then the code under test.
 const resources = installMocks();
-import { CloudflareOriginEdge, validateBlockedSources, validateEdge } from "../components";
+import { checkOneEdgePerZone, CloudflareOriginEdge, ipv6LongForm, validateBlockedSources, validateEdge } from "../components";
 
 const ZONE = "0123456789abcdef0123456789abcdef";
 const URN_PREFIX = "urn:pulumi:test::cloudflare-origin-firewall::cloudflare-origin-firewall:index:CloudflareOriginEdge$";
@@ -57,7 +57,13 @@ describe("CloudflareOriginEdge", () => {
         const byName = Object.fromEntries(custom.map((r) => [r.name, r.inputs]));
         expect(byName["site-www.example.com-aaaa"]).toEqual({ zoneId: ZONE, name: "www.example.com", type: "AAAA", content: "2001:db8::20", proxied: true, ttl: 1, comment });
         expect(byName["site-*.example.com-a"]).toEqual({ zoneId: ZONE, name: "*.example.com", type: "A", content: "203.0.113.22", proxied: true, ttl: 1, comment });
-        expect(byName["site-block-2001_db8_bad__-48"]).toEqual({ zoneId: ZONE, mode: "block", configuration: { target: "ip_range", value: "2001:db8:bad::/48" }, notes: "blocked by cloudflare-origin-firewall (2001:db8:bad::/48)" });
+        // IPv6 goes out in the long form Cloudflare requires and returns; names and notes keep RFC 5952 (stable).
+        expect(byName["site-block-2001_db8_bad__-48"]).toEqual({
+            zoneId: ZONE,
+            mode: "block",
+            configuration: { target: "ip_range", value: "2001:0db8:0bad:0000:0000:0000:0000:0000/48" },
+            notes: "blocked by cloudflare-origin-firewall (2001:db8:bad::/48)",
+        });
         expect(byName["site-block-198.51.0.0-16"].configuration).toEqual({ target: "ip_range", value: "198.51.0.0/16" });
         expect(byName["site-block-198.51.100.7"].configuration).toEqual({ target: "ip", value: "198.51.100.7" });
         expect(byName["site-ssl"]).toEqual({ zoneId: ZONE, settingId: "ssl", value: "strict" });
@@ -65,7 +71,7 @@ describe("CloudflareOriginEdge", () => {
         // The generated chain: an ECDSA CA (cert signing only) and a client certificate it signs.
         expect(byName["site-aop-ca-key"]).toEqual({ algorithm: "ECDSA", ecdsaCurve: "P256" });
         expect(byName["site-aop-ca"]).toMatchObject({ isCaCertificate: true, allowedUses: ["cert_signing", "crl_signing"], validityPeriodHours: 87600, subject: { commonName: "site origin-pull CA", organization: "cloudflare-origin-firewall" } });
-        expect(byName["site-aop-client"]).toMatchObject({ allowedUses: ["client_auth", "digital_signature", "key_agreement"], validityPeriodHours: 17520, earlyRenewalHours: 720 });
+        expect(byName["site-aop-client"]).toMatchObject({ allowedUses: ["client_auth", "digital_signature", "key_agreement"], validityPeriodHours: 17520, earlyRenewalHours: 0 });
         expect(Object.keys(byName["site-aop-cert"]).sort()).toEqual(["certificate", "privateKey", "zoneId"]);
         expect(await valueOf(edge.records["*.example.com/A"].urn)).toBe(`${URN_PREFIX}cloudflare:index/dnsRecord:DnsRecord::site-*.example.com-a`);
     });
@@ -105,12 +111,12 @@ describe("CloudflareOriginEdge", () => {
 
 describe("edge validation", () => {
     test("blocked sources: canonical, deduplicated, sorted, with Cloudflare's targets", () => {
-        expect(validateBlockedSources(["2001:db8::/32", "198.51.0.0/16", "203.0.113.0/24", "2001:db8::1", "198.51.100.7/32", "198.51.100.7"])).toEqual([
-            { target: "ip_range", value: "198.51.0.0/16" },
-            { target: "ip", value: "198.51.100.7" },
-            { target: "ip_range", value: "203.0.113.0/24" },
-            { target: "ip_range", value: "2001:db8::/32" },
-            { target: "ip6", value: "2001:db8::1" },
+        expect(validateBlockedSources(["2001:db8::/32", "198.51.0.0/16", "203.0.113.0/24", "2001:db8::1", "198.51.100.7/32", "198.51.100.7", "2001:0DB8:0:0::1"])).toEqual([
+            { target: "ip_range", value: "198.51.0.0/16", canonical: "198.51.0.0/16" },
+            { target: "ip", value: "198.51.100.7", canonical: "198.51.100.7" },
+            { target: "ip_range", value: "203.0.113.0/24", canonical: "203.0.113.0/24" },
+            { target: "ip_range", value: "2001:0db8:0000:0000:0000:0000:0000:0000/32", canonical: "2001:db8::/32" },
+            { target: "ip6", value: "2001:0db8:0000:0000:0000:0000:0000:0001", canonical: "2001:db8::1" },
         ]);
     });
 
@@ -151,5 +157,70 @@ describe("edge validation", () => {
         const before = resources.length;
         expect(() => new CloudflareOriginEdge("bad", { zoneId: ZONE, blockedSources: ["10.0.0.0/8"] })).toThrow('blockedSources[0]: "10.0.0.0/8" is a /8');
         expect(resources.slice(before).filter((r) => r.type.startsWith("cloudflare:index") || r.type.startsWith("tls:"))).toEqual([]);
+    });
+});
+
+// Issue 21: provider truth round two.
+describe("IPv6 access rules in the long form", () => {
+    test("a single IPv6 goes out as eight groups of four lower-case hex digits, however it was written", async () => {
+        const edge = new CloudflareOriginEdge("v6", { zoneId: ZONE, authenticatedOriginPulls: false, blockedSources: ["2001:DB8::1", "::1:2:3:4:5"] });
+        await settle(edge);
+        const blocks = mine("v6-block-").map((r) => [r.name, r.inputs.configuration]);
+        expect(blocks).toEqual([
+            ["v6-block-2001_db8__1", { target: "ip6", value: "2001:0db8:0000:0000:0000:0000:0000:0001" }],
+            ["v6-block-__1_2_3_4_5", { target: "ip6", value: "0000:0000:0000:0001:0002:0003:0004:0005" }],
+        ]);
+        expect(Object.keys(edge.blocks).sort()).toEqual(["2001:db8::1", "::1:2:3:4:5"]);
+    });
+
+    test("ipv6LongForm is what the provider's ipv6ToLong computes", () => {
+        expect(ipv6LongForm("::")).toBe("0000:0000:0000:0000:0000:0000:0000:0000");
+        expect(ipv6LongForm("2001:db8:abcd::ffff")).toBe("2001:0db8:abcd:0000:0000:0000:0000:ffff");
+        expect(ipv6LongForm("FE80::1")).toBe("fe80:0000:0000:0000:0000:0000:0000:0001");
+    });
+});
+
+describe("one edge per zone across the program", () => {
+    test("two edges on one zone are refused, naming both; different zones pass", () => {
+        expect(() => checkOneEdgePerZone([{ owner: "firewalls.a.edge", zoneId: ZONE }, { owner: "firewalls.b.edge", zoneId: ZONE.replace("0", "f") }])).not.toThrow();
+        expect(() => checkOneEdgePerZone([{ owner: "firewalls.a.edge", zoneId: ZONE }, { owner: "firewalls.b.edge", zoneId: ZONE }])).toThrow(
+            `firewalls.b.edge.zoneId: zone ${ZONE} already has an edge (firewalls.a.edge); Cloudflare uses one origin-pull certificate per zone`,
+        );
+    });
+});
+
+describe("origin-pull certificate rotation without a window", () => {
+    test("[1, 2]: both generations uploaded, signed by one CA; AOP waits for both; generation 1 keeps its names", async () => {
+        const seen: Record<string, pulumi.ResourceTransformationArgs> = {};
+        const edge = new CloudflareOriginEdge("rot", { zoneId: ZONE, authenticatedOriginPulls: { generations: [1, 2] } }, { transformations: [(a) => ((seen[a.name] = a), undefined)] });
+        await settle(edge);
+        await valueOf(edge.originPullCertificates[2].urn);
+        const names = mine("rot-").map((r) => r.name);
+        expect(names).toEqual(
+            expect.arrayContaining(["rot-aop-cert", "rot-aop-client", "rot-aop-client-key", "rot-aop-client-csr", "rot-aop-cert-g2", "rot-aop-client-g2", "rot-aop-client-key-g2", "rot-aop-client-csr-g2"]),
+        );
+        expect(names.filter((n) => n.startsWith("rot-aop-ca"))).toEqual(["rot-aop-ca", "rot-aop-ca-key"]);
+        const byName = Object.fromEntries(mine("rot-").map((r) => [r.name, r.inputs]));
+        expect(byName["rot-aop-client-g2"].caCertPem).toBe(byName["rot-aop-client"].caCertPem);
+        expect(byName["rot-aop-client-csr-g2"].subject).toMatchObject({ organizationalUnit: "generation 2" });
+        expect(byName["rot-aop-client-csr"].subject.organizationalUnit).toBeUndefined();
+        expect(seen["rot-aop"].opts.dependsOn).toEqual([edge.originPullCertificates[1], edge.originPullCertificates[2]]);
+        expect(edge.originPullCertificate).toBe(edge.originPullCertificates[2]);
+    });
+
+    test("[2]: only generation 2 (generation 1's resources are no longer declared, so the engine deletes them)", async () => {
+        const edge = new CloudflareOriginEdge("done", { zoneId: ZONE, authenticatedOriginPulls: { generations: [2] } });
+        await settle(edge);
+        const names = mine("done-").map((r) => r.name).filter((n) => n.includes("client") || n.includes("cert"));
+        expect(names.sort()).toEqual(["done-aop-cert-g2", "done-aop-client-csr-g2", "done-aop-client-g2", "done-aop-client-key-g2"]);
+    });
+
+    test.each<[unknown, string]>([
+        [[], "is not one or two positive whole numbers"],
+        [[1, 2, 3], "is not one or two positive whole numbers"],
+        [[2, 1], "must list the old generation first"],
+        [[0], "is not one or two positive whole numbers"],
+    ])("generations %j are refused", (generations, message) => {
+        expect(() => validateEdge({ zoneId: ZONE, authenticatedOriginPulls: { generations } as any })).toThrow(message);
     });
 });

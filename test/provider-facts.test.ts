@@ -10,6 +10,30 @@ const resources = installMocks();
 import { hetznerPhysicalName, HetznerOriginFirewall, renderPolicy, toDigitalOceanRules, toHetznerRules, validateEgress, validatePolicy } from "../components";
 
 describe("provider facts", () => {
+    test("every fact cites a release tag and a line, or says what backs it instead of code", () => {
+        for (const f of FACTS) {
+            const cited = /[\w.-]+\/[\w.-]+@v\d+\.\d+\.\d+ [\w./-]+\.\w+ l\.\d+/.test(f.source);
+            const backed = /backed by|documentation|API specification/.test(f.source);
+            expect([f.field, cited || backed]).toEqual([f.field, true]);
+        }
+    });
+
+    test("the corrected facts: DigitalOcean \"all\" passes (the provider reads \"0\" back as \"all\"), \"0\" does not; #52 is not called fixed; no unmerged validator is cited", () => {
+        const rule = (portRange: string) => ({ name: "fw", inboundRules: [{ protocol: "tcp", portRange, sourceAddresses: ["203.0.113.7/32"] }] });
+        expect(checkRegistration("digitalocean:index/firewall:Firewall", rule("all"))).toEqual([]);
+        expect(checkRegistration("digitalocean:index/firewall:Firewall", rule("0")).join("\n")).toContain('portRange "0"');
+        expect(FACTS.map((f) => f.source).join("\n")).not.toMatch(/#52 fixed|not allowed to combine/);
+        expect(FACTS.find((f) => f.field === "applyTos[]")!.source).toContain("hetznercloud/terraform-provider-hcloud@v1.68.0 internal/firewall/resource.go l.403-410");
+    });
+
+    test("the long-form and selector facts accept what the package sends", () => {
+        expect(checkRegistration("cloudflare:index/accessRule:AccessRule", { zoneId: "z", mode: "block", configuration: { target: "ip6", value: "2001:0db8:0000:0000:0000:0000:0000:0001" } })).toEqual([]);
+        expect(checkRegistration("cloudflare:index/accessRule:AccessRule", { zoneId: "z", mode: "block", configuration: { target: "ip_range", value: "2001:0db8:0000:0000:0000:0000:0000:0000/32" } })).toEqual([]);
+        for (const labelSelector of ["app=dashboard", "env!=test,!legacy", "tier in (web,api)", "k notin (a)", "example.com/role==web", "present"]) {
+            expect(checkRegistration("hcloud:index/firewall:Firewall", { name: "x", applyTos: [{ labelSelector }] })).toEqual([]);
+        }
+    });
+
     test("every registered resource type has facts, and every fact names a repository and path", () => {
         for (const type of REGISTERED_TYPES) expect(FACTS.filter((f) => f.type === type).length).toBeGreaterThan(0);
         for (const f of FACTS) expect(f.source).toMatch(/[\w.-]+\/[\w.-]+.* [\w./-]+\.(go|json|ya?ml|py|md)|docs\.digitalocean\.com|cloud\.spec\.json/);
@@ -26,6 +50,13 @@ describe("provider facts", () => {
         ["zone setting flexible-ish typo", "cloudflare:index/zoneSetting:ZoneSetting", { zoneId: "z", settingId: "ssl", value: "Full (strict)" }, "is not one of off, flexible, full, strict"],
         ["block /20", "cloudflare:index/accessRule:AccessRule", { zoneId: "z", mode: "block", configuration: { target: "ip_range", value: "198.51.96.0/20" } }, "ip_range 198.51.96.0/20"],
         ["TLS usage typo", "tls:index/locallySignedCert:LocallySignedCert", { allowedUses: ["clientAuth"], validityPeriodHours: 1 }, 'allowed use "clientAuth"'],
+        // Issue 21: each new or corrected fact, on the input that used to pass.
+        ["ip6 in the compressed form", "cloudflare:index/accessRule:AccessRule", { zoneId: "z", mode: "block", configuration: { target: "ip6", value: "2001:db8::1" } }, "IPv6 value 2001:db8::1 is not in the long form"],
+        ["ip6 in upper case", "cloudflare:index/accessRule:AccessRule", { zoneId: "z", mode: "block", configuration: { target: "ip6", value: "2001:0DB8:0000:0000:0000:0000:0000:0001" } }, "is not in the long form"],
+        ["IPv6 ip_range compressed", "cloudflare:index/accessRule:AccessRule", { zoneId: "z", mode: "block", configuration: { target: "ip_range", value: "2001:db8::/32" } }, "IPv6 ip_range 2001:db8::/32 is not in the long form"],
+        ["DO tag name with a space", "digitalocean:index/tag:Tag", { name: "web api" }, 'tag name "web api"'],
+        ["Hetzner selector that is not the selector language", "hcloud:index/firewall:Firewall", { name: "x", applyTos: [{ labelSelector: "app = dashboard!" }] }, 'label selector "app = dashboard!"'],
+        ["Hetzner selector with an empty in-list value", "hcloud:index/firewall:Firewall", { name: "x", applyTos: [{ labelSelector: "env in (a,)" }] }, 'label selector "env in (a,)"'],
     ])("the facts refuse %s", (_name, type, inputs, message) => {
         expect(checkRegistration(type, inputs).join("\n")).toContain(message);
     });
