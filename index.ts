@@ -8,6 +8,7 @@
 // this program never reads or logs them.
 import * as pulumi from "@pulumi/pulumi";
 import {
+    checkFirewallsPerServer,
     checkLockout,
     CloudflareOriginEdge,
     DigitalOceanOriginFirewall,
@@ -39,6 +40,11 @@ async function deployerAddresses(url: string | undefined): Promise<{ addresses: 
 export = async () => {
     const config = parseStackConfig(projectConfigValues(pulumi.getProject(), pulumi.runtime.allConfig()));
     const guard = lockoutGuardMode(config.lockoutGuard);
+    // Hetzner's 5 firewalls per server, across the whole program (server ids only).
+    const perServer = checkFirewallsPerServer(
+        Object.entries(config.firewalls).flatMap(([name, fw]) => (fw.provider === "hetzner" ? [{ owner: `firewalls.${name}`, serverIds: fw.applyTo?.serverIds ?? [] }] : [])),
+    );
+    perServer.forEach((w) => pulumi.log.warn(w));
 
     // Everything that can fail is awaited before the first resource: one Cloudflare
     // fetch shared by every firewall, the DNS names among the sources, and this

@@ -39,8 +39,15 @@ export interface EgressRule {
 export interface DigitalOceanOriginFirewallArgs extends OriginPolicyArgs {
     /** Droplets to attach to (at most 10; use `tags` for more). */
     dropletIds?: pulumi.Input<number>[];
-    /** Droplet tags to attach to (at most 5); every Droplet with the tag is covered. */
+    /**
+     * Droplet tags to attach to (at most 5); every Droplet with the tag is covered.
+     * A firewall can only reference tags that exist, so each is registered first as a
+     * `digitalocean.Tag` child (creating an existing tag is harmless), kept on delete:
+     * removing the firewall never deletes a tag other resources may use.
+     */
     tags?: string[];
+    /** Register the tags (default true); false when your program already declares them as `digitalocean.Tag`. */
+    createTags?: boolean;
     /** Name of the firewall in DigitalOcean; default the component name. */
     firewallName?: string;
     /**
@@ -108,10 +115,15 @@ export function validateDigitalOceanPlacement(args: Pick<DigitalOceanOriginFirew
     if (tags.length > DO_MAX_TAGS) {
         throw new PolicyError(`tags: ${tags.length} tags given; a DigitalOcean firewall takes at most ${DO_MAX_TAGS}. Put one shared tag on the Droplets`);
     }
+    const folded = new Map<string, string>();
     tags.forEach((t, i) => {
         if (typeof t !== "string" || !TAG.test(t) || t.length > 255) {
             throw new PolicyError(`tags[${i}]: ${JSON.stringify(t)} is not a DigitalOcean tag; use 1 to 255 letters, digits, "_", "-" or ":"`);
         }
+        // DigitalOcean tags ignore case (one tag "API" is also "api"); two spellings would diff forever.
+        const other = folded.get(t.toLowerCase());
+        if (other !== undefined && other !== t) throw new PolicyError(`tags[${i}]: "${t}" and "${other}" are the same DigitalOcean tag (tags ignore case); list it once, in its original capitalization`);
+        folded.set(t.toLowerCase(), t);
     });
     return tags.length > 0 ? [...new Set(tags)].sort() : undefined;
 }
@@ -133,8 +145,9 @@ export function toDigitalOceanRules(inbound: PolicyRule[], outbound: PolicyRule[
     const outSplit = distinctRules(splitRules(outbound, DO_MAX_ADDRESSES_PER_RULE));
     checkRuleCount(inSplit.length + outSplit.length, DO_MAX_RULES, "DigitalOcean", "inbound and outbound rules count together; merge extra rules or use port ranges");
     const port = (r: PolicyRule) => (r.port === undefined ? {} : { portRange: r.port });
-    // The provider keeps rules as a set (terraform-provider-digitalocean #52 fixed the
-    // order diffs that way): two identical rules would collapse there and diff forever.
+    // The provider keeps rules as a set (firewalls.go, schema.TypeSet): two identical rules
+    // would collapse there and diff forever. Rule order diffs (#52) are still an open issue;
+    // sorted, deduplicated input is our side of avoiding them.
     return {
         inboundRules: inSplit.map((r) => ({ protocol: r.protocol, ...port(r), sourceAddresses: r.sources })),
         outboundRules: outSplit.map((r) => ({ protocol: r.protocol, ...port(r), destinationAddresses: r.sources })),
@@ -147,6 +160,9 @@ export function toDigitalOceanRules(inbound: PolicyRule[], outbound: PolicyRule[
  * egress explicit (allow all by default).
  */
 export class DigitalOceanOriginFirewall extends OriginFirewallComponent<digitalocean.Firewall> {
+    /** The tags registered before the firewall, by name (empty with `createTags: false`). */
+    public readonly tags: Record<string, digitalocean.Tag> = {};
+
     constructor(name: string, args: DigitalOceanOriginFirewallArgs, opts?: pulumi.ComponentResourceOptions) {
         super(COMPONENT_TYPES.DigitalOceanOriginFirewall.type, name, {}, withPreviousType(opts, COMPONENT_TYPES.DigitalOceanOriginFirewall.previous));
         const firewallName = args.firewallName ?? name;
@@ -160,6 +176,11 @@ export class DigitalOceanOriginFirewall extends OriginFirewallComponent<digitalo
         }
         const resolved = resolvePolicy(args, this);
         const rules = resolved.rules.apply((inbound) => onResource(this, () => toDigitalOceanRules(inbound, egress)));
+        // The firewall may reference only existing tags: register them first (idempotent at
+        // DigitalOcean), and never delete them with the firewall (other resources may use them).
+        for (const tag of args.createTags === false ? [] : (tags ?? [])) {
+            this.tags[tag] = new digitalocean.Tag(`${name}-tag-${tag}`, { name: tag }, { parent: this, retainOnDelete: true });
+        }
         const firewall = new digitalocean.Firewall(
             name,
             {
@@ -169,7 +190,7 @@ export class DigitalOceanOriginFirewall extends OriginFirewallComponent<digitalo
                 inboundRules: rules.inboundRules,
                 outboundRules: rules.outboundRules.apply((r) => (r.length > 0 ? r : undefined)),
             },
-            { parent: this },
+            { parent: this, dependsOn: Object.values(this.tags) },
         );
         this.publish(firewall, resolved.cloudflareRanges, rules.apply((r) => r.inboundRules.length + r.outboundRules.length));
     }

@@ -23,6 +23,12 @@ export const HETZNER_MAX_NAME = 128;
  * pair, so nothing we render can be refused for it.
  */
 export const HETZNER_MAX_EFFECTIVE_RULES = 500;
+/**
+ * Hetzner: "A Server can be applied to a maximum of 5 Firewalls", label-selected
+ * ones included. A rename-safe replacement (new firewall first) briefly applies a
+ * sixth, so a server already at 5 cannot take one.
+ */
+export const HETZNER_MAX_FIREWALLS_PER_SERVER = 5;
 /** Length of the suffix that makes each generation of a firewall's name unique. */
 const NAME_SUFFIX = 9; // "-" + 8 hex digits
 
@@ -82,6 +88,93 @@ export function toHetznerRules(rules: PolicyRule[]): HetznerRule[] {
     }));
 }
 
+const SELECTOR_HELP =
+    'Hetzner\'s selector language: "k=v" (or "k==v"), "k!=v", "k" (present), "!k" (absent), "k in (v1,v2)", "k notin (v1,v2)", joined by commas, e.g. "app=dashboard,env!=test"';
+
+/**
+ * Checks a label selector against Hetzner's selector language (API documentation,
+ * "Label Selector") and label key/value patterns (hcloud-go labels.go); returns it
+ * trimmed, otherwise as written (a rewrite would replace existing firewalls). A
+ * selector Hetzner cannot parse would otherwise plan fine and fail at apply.
+ */
+export function validateLabelSelector(selector: string, field: string): string {
+    const fail = (what: string): never => {
+        throw new PolicyError(`${field}: ${JSON.stringify(selector)} is not a Hetzner label selector (${what}); use ${SELECTOR_HELP}`);
+    };
+    const parts: string[] = [];
+    let depth = 0;
+    let current = "";
+    for (const ch of selector) {
+        if (ch === "(") depth++;
+        if (ch === ")") depth--;
+        if (depth < 0 || depth > 1) fail("unbalanced parentheses");
+        if (ch === "," && depth === 0) {
+            parts.push(current);
+            current = "";
+        } else current += ch;
+    }
+    if (depth !== 0) fail("unbalanced parentheses");
+    parts.push(current);
+    const key = (k: string, part: string) => {
+        if (!LABEL_KEY.test(k)) fail(`"${k}" in "${part}" is not a label key: letters, digits, "-", "_" and "." (up to 63), optionally after "prefix/"`);
+        return k;
+    };
+    const value = (v: string, part: string, emptyOk = false) => {
+        if ((v === "" && !emptyOk) || !LABEL_VALUE.test(v)) fail(`"${v}" in "${part}" is not a label value: up to 63 letters, digits, "-", "_" or ".", starting and ending alphanumeric`);
+        return v;
+    };
+    parts.forEach((raw) => {
+            const part = raw.trim();
+            if (part === "") fail("an empty expression between commas");
+            let m: RegExpExecArray | null;
+            if ((m = /^([^\s=!(),]+)\s*(==|!=|=)\s*([^\s=!(),]*)$/.exec(part))) {
+                key(m[1], part);
+                value(m[3], part, true); // a label value may be empty
+            } else if ((m = /^([^\s=!(),]+)\s+(in|notin)\s*\(([^()]*)\)$/.exec(part))) {
+                key(m[1], part);
+                m[3].split(",").forEach((v) => value(v.trim(), part));
+            } else if ((m = /^!?\s*([^\s=!(),]+)$/.exec(part))) {
+                key(m[1], part);
+            } else fail(`"${part}" is none of the expressions`);
+    });
+    return selector.trim();
+}
+
+/** One Hetzner firewall as the whole-program check sees it. */
+export interface HetznerAttachmentClaim {
+    /** Who declares it, for the message (e.g. "firewalls.web"). */
+    owner: string;
+    /** Its server ids, where known before deployment. */
+    serverIds: readonly pulumi.Input<number>[];
+}
+
+/**
+ * Counts this program's firewalls per server id (Hetzner allows 5 per server,
+ * label-selected ones included). Over 5 is an error; exactly 5 is returned as a
+ * warning, because a rename-safe replacement needs a sixth for a moment. Firewalls
+ * attached by label selector, or made elsewhere, cannot be counted here.
+ */
+export function checkFirewallsPerServer(firewalls: readonly HetznerAttachmentClaim[]): string[] {
+    const owners = new Map<number, string[]>();
+    for (const fw of firewalls) {
+        for (const id of new Set(fw.serverIds.filter((x): x is number => typeof x === "number"))) owners.set(id, [...(owners.get(id) ?? []), fw.owner]);
+    }
+    const warnings: string[] = [];
+    for (const [id, list] of [...owners].sort(([a], [b]) => a - b)) {
+        if (list.length > HETZNER_MAX_FIREWALLS_PER_SERVER) {
+            throw new PolicyError(
+                `applyTo.serverIds: server ${id} would get ${list.length} firewalls (${list.join(", ")}); Hetzner allows ${HETZNER_MAX_FIREWALLS_PER_SERVER} per server. Merge firewalls, or attach fewer to this server`,
+            );
+        }
+        if (list.length === HETZNER_MAX_FIREWALLS_PER_SERVER) {
+            warnings.push(
+                `server ${id} has ${list.length} firewalls from this program (${list.join(", ")}), Hetzner's limit: a change that replaces one of them (name, labels, attachment) needs a sixth for a moment and will fail; keep at most ${HETZNER_MAX_FIREWALLS_PER_SERVER - 1}`,
+            );
+        }
+    }
+    return warnings;
+}
+
 /** Translates `applyTo` into `applyTos` blocks: selectors first, then servers. */
 export function toHetznerApplyTos(applyTo: HetznerApplyTo | undefined): hcloud.types.input.FirewallApplyTo[] {
     const selectors = applyTo?.labelSelectors ?? [];
@@ -93,17 +186,18 @@ export function toHetznerApplyTos(applyTo: HetznerApplyTo | undefined): hcloud.t
             "applyTo: give labelSelectors or serverIds, not both; Hetzner refuses later changes to a server attached both ways (firewall_managed_by_label_selector). Put a label on the servers and select it",
         );
     }
-    selectors.forEach((s, i) => {
+    const canonical = selectors.map((s, i) => {
         if (typeof s !== "string" || s.trim() === "") {
             throw new PolicyError(`applyTo.labelSelectors[${i}]: ${JSON.stringify(s)} is empty; write a selector such as "app=dashboard"`);
         }
+        return validateLabelSelector(s, `applyTo.labelSelectors[${i}]`);
     });
     servers.forEach((id, i) => {
         if (typeof id === "number" && (!Number.isInteger(id) || id <= 0)) {
             throw new PolicyError(`applyTo.serverIds[${i}]: ${id} is not a server id; use the numeric id of an hcloud.Server`);
         }
     });
-    const blocks = [...new Set(selectors.map((s) => s.trim()))].sort().map((labelSelector) => ({ labelSelector }));
+    const blocks = [...new Set(canonical)].sort().map((labelSelector) => ({ labelSelector }));
     return [...blocks, ...servers.map((server) => ({ server }))];
 }
 

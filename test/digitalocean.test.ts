@@ -173,3 +173,36 @@ test("property: Hetzner and DigitalOcean renderings admit exactly the same (prot
         { numRuns: 200 },
     );
 });
+
+// Issue 21: a firewall may reference only tags that exist.
+describe("DigitalOcean tags exist before the firewall", () => {
+    test("each tag is registered as a child first, kept on delete, and the firewall depends on them", async () => {
+        const seen: Record<string, import("@pulumi/pulumi").ResourceTransformationArgs> = {};
+        const fw = new DigitalOceanOriginFirewall(
+            "tagged",
+            { cloudflare: { ranges: SAMPLE_RANGES }, ssh: { sources: ["203.0.113.7"] }, tags: ["web", "api"] },
+            { transformations: [(a) => ((seen[a.name] = a), undefined)] },
+        );
+        await valueOf(fw.firewall.urn);
+        await Promise.all(Object.values(fw.tags).map((t) => valueOf(t.urn)));
+        const tags = resources.filter((r) => r.type === "digitalocean:index/tag:Tag" && r.name.startsWith("tagged-")).map((r) => [r.name, r.inputs]);
+        expect(tags.sort()).toEqual([
+            ["tagged-tag-api", { name: "api" }],
+            ["tagged-tag-web", { name: "web" }],
+        ]);
+        expect(seen["tagged-tag-api"].opts.retainOnDelete).toBe(true);
+        expect(seen["tagged-tag-api"].opts.parent).toBe(fw);
+        expect(seen["tagged"].opts.dependsOn).toEqual([fw.tags.api, fw.tags.web]);
+        expect(inputsOf("tagged")!.tags).toEqual(["api", "web"]);
+    });
+
+    test("createTags: false registers none (the program declares them itself)", async () => {
+        const fw = await deploy("selftagged", { ssh: { sources: ["203.0.113.7"] }, tags: ["web"], createTags: false });
+        expect(fw.tags).toEqual({});
+        expect(resources.filter((r) => r.type === "digitalocean:index/tag:Tag" && r.name.startsWith("selftagged-"))).toEqual([]);
+    });
+
+    test("two spellings of one tag are refused (DigitalOcean tags ignore case)", () => {
+        expect(() => validateDigitalOceanPlacement({ tags: ["API", "api"] }, "fw")).toThrow('tags[1]: "api" and "API" are the same DigitalOcean tag (tags ignore case)');
+    });
+});

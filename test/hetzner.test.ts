@@ -11,6 +11,7 @@ import { sampleAnswer, startServer } from "./helpers/server";
 const resources = installMocks();
 import {
     canonicalCidrList,
+    checkFirewallsPerServer,
     clearCloudflareRangesCache,
     fetchCloudflareRanges,
     HetznerOriginFirewall,
@@ -19,6 +20,7 @@ import {
     toHetznerApplyTos,
     toHetznerRules,
     validateHetznerNaming,
+    validateLabelSelector,
     validatePolicy,
 } from "../components";
 
@@ -258,4 +260,29 @@ test("property: Hetzner rules admit exactly the policy, canonical, sorted, at mo
         }),
         { numRuns: 200 },
     );
+});
+
+// Issue 21: label selectors in Hetzner's selector language; 5 firewalls per server.
+describe("Hetzner label selectors and the per-server limit", () => {
+    test.each(["app=dashboard", "app==dashboard", "env!=test", "role", "!legacy", "tier in (web,api)", "tier notin (db)", "app=dashboard,env!=test,!legacy", "example.com/role=web", "k="])("accepts %s", (sel) => {
+        expect(validateLabelSelector(sel, "applyTo.labelSelectors[0]")).toBe(sel);
+    });
+
+    test.each<[string, string]>([
+        ["app = dashboard!", 'applyTo.labelSelectors[0]: "app = dashboard!" is not a Hetzner label selector ("app = dashboard!" is none of the expressions); use Hetzner\'s selector language'],
+        ["app=a,,b", "an empty expression between commas"],
+        ["tier in (web", "unbalanced parentheses"],
+        ["tier in (web,)", '"" in "tier in (web,)" is not a label value'],
+        ["-app=x", '"-app" in "-app=x" is not a label key'],
+        ["app=x y", 'is none of the expressions'],
+    ])("refuses %s", (sel, message) => {
+        expect(() => toHetznerApplyTos({ labelSelectors: [sel] })).toThrow(message);
+    });
+
+    test("over 5 of our firewalls on one server is an error; exactly 5 is a warning (a replacement needs a sixth)", () => {
+        const on = (n: number, id: number) => Array.from({ length: n }, (_, i) => ({ owner: `firewalls.f${i}`, serverIds: [id] }));
+        expect(checkFirewallsPerServer(on(4, 7))).toEqual([]);
+        expect(checkFirewallsPerServer(on(5, 7))).toEqual([expect.stringContaining("server 7 has 5 firewalls from this program (firewalls.f0, firewalls.f1, firewalls.f2, firewalls.f3, firewalls.f4), Hetzner's limit: a change that replaces one of them")]);
+        expect(() => checkFirewallsPerServer(on(6, 7))).toThrow("applyTo.serverIds: server 7 would get 6 firewalls (firewalls.f0, firewalls.f1, firewalls.f2, firewalls.f3, firewalls.f4, firewalls.f5); Hetzner allows 5 per server");
+    });
 });
