@@ -10,13 +10,16 @@ import * as pulumi from "@pulumi/pulumi";
 import {
     checkFirewallsPerServer,
     checkLockout,
+    checkOriginPullRotation,
     CloudflareOriginEdge,
     DigitalOceanOriginFirewall,
     fetchCloudflareRanges,
+    fetchZoneOriginPullCertificates,
     fetchPublicAddress,
     isLoopbackUrl,
     LockoutError,
     lockoutGuardMode,
+    originPullGenerations,
     renderPolicy,
     resolvePolicyNames,
     HetznerOriginFirewall,
@@ -54,6 +57,19 @@ export = async () => {
         fetchCloudflareRanges(config.cloudflareUrl ? { url: config.cloudflareUrl } : undefined),
         Promise.all(Object.values(config.firewalls).map((fw) => resolvePolicyNames(fw, { dnsServers: config.dnsServers }))),
         guard === "off" ? { addresses: [] } : config.deployerAddress ? { addresses: [config.deployerAddress] } : deployerAddresses(config.traceUrl),
+        // An edge that keeps one certificate generation may delete older ones: only once
+        // Cloudflare reports the kept one active (asked only when generations are given).
+        Promise.all(
+            Object.entries(config.firewalls).map(async ([name, fw]) => {
+                const aop = fw.edge?.authenticatedOriginPulls;
+                if (!fw.edge || typeof aop !== "object") return;
+                try {
+                    checkOriginPullRotation(`${name}-edge`, originPullGenerations(aop), await fetchZoneOriginPullCertificates(fw.edge.zoneId));
+                } catch (e) {
+                    throw new Error(`firewalls.${name}.edge.${(e as Error).message}`);
+                }
+            }),
+        ),
     ]);
     const firewalls = Object.keys(config.firewalls).map((name, i) => [name, resolved[i].args, resolved[i].names] as const);
 

@@ -8,6 +8,7 @@
 import * as cloudflare from "@pulumi/cloudflare";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
+import { X509Certificate } from "crypto";
 import * as ipaddr from "ipaddr.js";
 import { Cidr, parseSingleAddress, uniqueSorted, userCidr } from "./cidr";
 import { onResource } from "./origin";
@@ -50,8 +51,10 @@ export interface CloudflareOriginEdgeArgs {
  * certificate is never renewed behind your back (Cloudflare deploys a new upload
  * only after a while, and deleting the old one at once leaves origins rejecting
  * Cloudflare): rotation is `[1]` -> `[1, 2]` (both uploaded; Cloudflare moves to
- * the newest once it is deployed) -> `[2]` once `originPullCertificateStatus`
- * shows generation 2 `active`.
+ * the newest once it is deployed) -> `[2]` once Cloudflare reports generation 2
+ * `active`. The program refuses `[2]` before that (`checkOriginPullRotation` on
+ * `fetchZoneOriginPullCertificates`); a program of your own should run the same
+ * check before constructing the edge.
  */
 export interface GeneratedOriginPullCertificates {
     /** One generation, or two (old, new) while rotating; positive, increasing. `true` means `[1]`. */
@@ -165,6 +168,73 @@ export function originPullGenerations(aop: CloudflareOriginEdgeArgs["authenticat
         throw new PolicyError(`authenticatedOriginPulls.generations: ${JSON.stringify(g)} must list the old generation first and the new one after it; ${fix}`);
     }
     return [...g];
+}
+
+/** One zone-level origin-pull certificate as Cloudflare lists it (`cloudflare.getAuthenticatedOriginPullsCertificates`). */
+export interface ZoneOriginPullCertificate {
+    /** The certificate, PEM. */
+    certificate: string;
+    /** Cloudflare's status: "initializing", "pending_deployment", "active", "pending_deletion", "deleted", ... */
+    status: string;
+}
+
+/**
+ * The generation of a client certificate this package generated for `component`, read
+ * from its subject (O=cloudflare-origin-firewall, CN="<component> Cloudflare origin
+ * pull", OU="generation N" from 2 on); undefined for any other certificate.
+ */
+export function originPullGenerationOf(pem: string, component: string): number | undefined {
+    let subject: string;
+    try {
+        subject = new X509Certificate(pem).subject;
+    } catch {
+        return undefined;
+    }
+    const fields = new Map(subject.split("\n").map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)] as const));
+    if (fields.get("O") !== "cloudflare-origin-firewall" || fields.get("CN") !== `${component} Cloudflare origin pull`) return undefined;
+    const ou = fields.get("OU");
+    if (ou === undefined) return 1;
+    const m = /^generation ([1-9][0-9]*)$/.exec(ou);
+    return m ? Number(m[1]) : undefined;
+}
+
+/**
+ * The rotation gate, run before anything is registered: a configuration that keeps one
+ * generation deletes every other generation still uploaded, which is safe only when
+ * Cloudflare already reports the kept one "active" (a new upload is only
+ * "pending_deployment" for a while, and Cloudflare uses the most recent certificate:
+ * deleting the old one then leaves origins rejecting Cloudflare). Throws with the fix.
+ */
+export function checkOriginPullRotation(component: string, generations: readonly number[], zone: readonly ZoneOriginPullCertificate[]): void {
+    if (generations.length !== 1) return; // rotating: both stay uploaded
+    const kept = generations[0];
+    const ours = zone
+        .filter((c) => c.status !== "deleted" && c.status !== "pending_deletion")
+        .map((c) => ({ generation: originPullGenerationOf(c.certificate, component), status: c.status }))
+        .filter((c): c is { generation: number; status: string } => c.generation !== undefined);
+    const retiring = [...new Set(ours.filter((c) => c.generation !== kept).map((c) => c.generation))].sort((a, b) => a - b);
+    if (retiring.length === 0) return;
+    const status = ours.find((c) => c.generation === kept)?.status;
+    if (status !== "active") {
+        throw new PolicyError(
+            `authenticatedOriginPulls.generations: [${kept}] would delete generation ${retiring.join(", ")} while generation ${kept} is ${status ? `"${status}"` : "not uploaded"} at Cloudflare, ` +
+                `and origins would reject Cloudflare until it is deployed. Keep [${retiring[retiring.length - 1] < kept ? `${retiring[retiring.length - 1]}, ${kept}` : `${kept}, ${retiring[retiring.length - 1]}`}] and run again once generation ${kept} is "active"`,
+        );
+    }
+}
+
+/**
+ * The zone's origin-pull certificates as Cloudflare reports them now (read-only;
+ * needs the Cloudflare token). Fails closed: an answer without a list of
+ * certificates is an error, never "no certificates".
+ */
+export async function fetchZoneOriginPullCertificates(zoneId: string): Promise<ZoneOriginPullCertificate[]> {
+    const answer = await cloudflare.getAuthenticatedOriginPullsCertificates({ zoneId });
+    const results: unknown = (answer as { results?: unknown }).results;
+    if (!Array.isArray(results) || !results.every((r) => r && typeof r.certificate === "string" && typeof r.status === "string")) {
+        throw new PolicyError(`zone ${zoneId}: Cloudflare's list of origin-pull certificates could not be read, so a rotation cannot be judged safe; nothing was changed. Check the Cloudflare token (Zone SSL and Certificates: Read)`);
+    }
+    return results.map((r: ZoneOriginPullCertificate) => ({ certificate: r.certificate, status: r.status }));
 }
 
 /** One edge as the whole-program check sees it. */

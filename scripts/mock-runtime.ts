@@ -19,6 +19,8 @@ export interface MockOptions {
     stack?: string;
     /** Stack config as Pulumi hands it to a program: "project:key" -> string (objects as JSON). */
     config?: Record<string, string>;
+    /** Answers to invokes (data sources) by token; any other invoke echoes its arguments. */
+    calls?: Record<string, (inputs: Record<string, any>) => Record<string, any>>;
 }
 
 /** What a provider computes that its inputs do not carry: PEM text the TLS provider generates. */
@@ -60,7 +62,7 @@ export function installMocks(options: MockOptions = {}): RegisteredResource[] {
                 resources.push({ type: args.type, name: args.name, custom: args.custom ?? true, inputs: args.inputs });
                 return { id: `${args.name}-id`, state: { ...args.inputs, ...computedState(args.type, args.name) } };
             },
-            call: (args) => args.inputs,
+            call: (args) => options.calls?.[args.token]?.(args.inputs) ?? args.inputs,
         },
         options.project ?? "cloudflare-origin-firewall",
         options.stack ?? "test",
