@@ -77,8 +77,9 @@ function labelsOf(v: unknown): Record<string, string> {
     return Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([k, x]) => [k, String(x)]));
 }
 
+/** A rule read from a firewall this package did not render: its kind says so ("foreign"), never its text. */
 function rule(description: string, protocols: ("tcp" | "udp")[], port: string, sources: string[]): PolicyRule[] {
-    return sources.length === 0 ? [] : protocols.map((protocol) => ({ description, protocol, port, sources }));
+    return sources.length === 0 ? [] : protocols.map((protocol) => ({ kind: "foreign", index: 0, description, protocol, port, sources }) as PolicyRule);
 }
 
 /** `hcloud.Firewall`: `rules[]` with `direction: "in"`, `port` ("22", "80-85", "any"), `sourceIps`. */
