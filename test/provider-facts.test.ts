@@ -55,6 +55,7 @@ describe("provider facts", () => {
         ["ip6 in upper case", "cloudflare:index/accessRule:AccessRule", { zoneId: "z", mode: "block", configuration: { target: "ip6", value: "2001:0DB8:0000:0000:0000:0000:0000:0001" } }, "is not in the long form"],
         ["IPv6 ip_range compressed", "cloudflare:index/accessRule:AccessRule", { zoneId: "z", mode: "block", configuration: { target: "ip_range", value: "2001:db8::/32" } }, "IPv6 ip_range 2001:db8::/32 is not in the long form"],
         ["DO tag name with a space", "digitalocean:index/tag:Tag", { name: "web api" }, 'tag name "web api"'],
+        ["DO firewall naming a tag never registered", "digitalocean:index/firewall:Firewall", { name: "fw", tags: ["never-registered"] }, 'tag "never-registered" was not registered as a digitalocean.Tag before the firewall'],
         ["Hetzner selector that is not the selector language", "hcloud:index/firewall:Firewall", { name: "x", applyTos: [{ labelSelector: "app = dashboard!" }] }, 'label selector "app = dashboard!"'],
         ["Hetzner selector with an empty in-list value", "hcloud:index/firewall:Firewall", { name: "x", applyTos: [{ labelSelector: "env in (a,)" }] }, 'label selector "env in (a,)"'],
     ])("the facts refuse %s", (_name, type, inputs, message) => {

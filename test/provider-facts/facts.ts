@@ -99,6 +99,10 @@ function labelSelectorProblem(selector: string): string | undefined {
     return undefined;
 }
 
+// Tags registered so far in this process (DigitalOcean tags ignore case). A firewall
+// may name only these: its registration waits for its dependencies' registrations.
+const registeredTags = new Set<string>();
+
 /** Each fact, grouped by resource type. */
 export const FACTS: Fact[] = [
     // --- Hetzner Cloud firewall ---
@@ -160,8 +164,8 @@ export const FACTS: Fact[] = [
 
     { type: DO_TAG, field: "name", rule: "1 to 255 of letters, digits, \":\", \"-\" and \"_\"", source: `${TF_DO} digitalocean/tag/resource_tag.go l.23-28 (name Required, ForceNew, ValidateTag) and digitalocean/tag/tags.go l.14, l.36-42 (tagNameRe)`,
         check: (i) => bad(typeof i.name !== "string" || !/^[a-zA-Z0-9:\-_]{1,255}$/.test(i.name), `tag name ${JSON.stringify(i.name)}`) },
-    { type: DO, field: "tags", rule: "each tag must already exist (the package registers it first)", source: `backed by the API specification, not provider code: ${DO_OPENAPI} specification/shared/attributes/existing_tags_array.yml l.5-7 ("Tag names must exist in order to be referenced in a request"); checked by the DigitalOcean component test, not here (a registration does not show its dependencies' order)`,
-        check: () => undefined },
+    { type: DO, field: "tags", rule: "each tag must already exist: registered as a digitalocean.Tag before the firewall (the engine registers a dependency first)", source: `backed by the API specification, not provider code: ${DO_OPENAPI} specification/shared/attributes/existing_tags_array.yml l.5-7 ("Tag names must exist in order to be referenced in a request")`,
+        check: (i) => each(i.tags, (t: string) => bad(!registeredTags.has(String(t).toLowerCase()), `tag ${JSON.stringify(t)} was not registered as a digitalocean.Tag before the firewall`)) },
 
     // --- Cloudflare ---
     { type: DNS, field: "type", rule: "one of Cloudflare's record types (we send A and AAAA)", source: `${TF_CF} internal/services/dns_record/schema.go l.70-74 (type OneOfCaseInsensitive("A", "AAAA", "CAA", …))`,
@@ -237,6 +241,7 @@ export const FACTS: Fact[] = [
 
 /** The violations of one registration (empty when it is fine). */
 export function checkRegistration(type: string, inputs: Record<string, any>): string[] {
+    if (type === DO_TAG && typeof inputs.name === "string") registeredTags.add(inputs.name.toLowerCase());
     return FACTS.filter((f) => f.type === type)
         .map((f) => {
             const problem = f.check(inputs);
