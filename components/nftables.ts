@@ -5,8 +5,10 @@
  * written out as text ready for `nft -f`; the same input gives the same bytes.
  *
  * Docker publishes ports by DNAT in prerouting, so those connections never reach an
- * input chain (that is how they walk past ufw). A forward chain therefore holds new
- * DNAT'd connections to the same policy, by their original destination port.
+ * input chain (that is how they walk past ufw). A forward chain therefore holds
+ * DNAT'd connections to the same policy, by their original destination port, and
+ * drops anything else routed to the container networks that is not theirs.
+ * Inbound connections are checked on every packet, so a narrowed policy cuts them.
  */
 import { Cidr, mergeCidrs, toCidr } from "./cidr";
 import type { CloudflareRanges } from "./cloudflare";
