@@ -117,7 +117,13 @@ confirm)
     echo "cof-host: confirmed: the running table is the one applied (sha256 $running); rollback cancelled; persisted to $PERSIST; $boot"
     ;;
 rollback-after)
-    sleep "${2:-60}"
+    deadline=$(($(date +%s) + ${2:-60}))
+    # Leave early once this apply is no longer the pending one (confirmed, or replaced
+    # by a later apply with its own timer); the decision itself is taken under the lock.
+    while [ "$(date +%s)" -lt "$deadline" ]; do
+        sleep 1
+        { [ -f "$RUN/pending" ] && read -r id _ _ < "$RUN/pending" && [ "$id" = "${3:-}" ]; } || exit 0
+    done
     lock wait
     [ -f "$RUN/pending" ] || exit 0
     read -r id _ _ < "$RUN/pending"
