@@ -133,7 +133,7 @@ function keyPath(path: readonly PropertyKey[]): string {
 }
 
 function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
-    return path.reduce<any>((o, k) => (o === null || o === undefined ? undefined : o[k as any]), root);
+    return path.reduce<unknown>((o, k) => (o === null || o === undefined ? undefined : (o as Record<PropertyKey, unknown>)[k]), root);
 }
 
 const HETZNER_ONLY = ["applyTo", "labels"];
