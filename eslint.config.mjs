@@ -3,6 +3,7 @@
 // instead of the value). Run by `npm run lint` and .ci/run.
 import js from "@eslint/js";
 import pulumi from "@pulumi/eslint-plugin";
+import globals from "globals";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
@@ -21,19 +22,17 @@ export default tseslint.config(
         },
     },
     {
-        // Tools, tests and fixtures read untyped data (registrations, JSON, XML) and load
-        // programs at run time; the library itself stays strict.
-        files: ["scripts/**", "test/**", "bench/**", "policy/**", "**/*.js"],
-        rules: {
-            "@typescript-eslint/no-explicit-any": "off",
-            "@typescript-eslint/no-require-imports": "off",
-        },
+        // Tools, tests and fixtures read untyped data (registrations, JSON, XML); the library itself stays strict.
+        files: ["scripts/**", "test/**", "bench/**", "policy/**", "plugin/**", "**/*.js"],
+        rules: { "@typescript-eslint/no-explicit-any": "off" },
+    },
+    {
+        // Tests and fixtures load programs, helpers and optional packages at run time.
+        files: ["test/**", "bench/**", "**/*.js"],
+        rules: { "@typescript-eslint/no-require-imports": "off" },
     },
     {
         files: ["**/*.js"],
-        languageOptions: {
-            sourceType: "commonjs",
-            globals: { require: "readonly", module: "writable", process: "readonly", console: "readonly", __dirname: "readonly", setTimeout: "readonly", clearTimeout: "readonly", Buffer: "readonly" },
-        },
+        languageOptions: { sourceType: "commonjs", globals: globals.node },
     },
 );

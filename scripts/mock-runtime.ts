@@ -49,6 +49,7 @@ export function installMocks(options: MockOptions = {}): RegisteredResource[] {
     refused = [];
     // Tests name a checker that holds each registration to the real providers' facts.
     const hook = process.env.COF_PROVIDER_FACTS;
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the checker is named at run time
     const check: ((type: string, inputs: Record<string, any>) => void) | undefined = hook ? require(hook).onRegistration : undefined;
     void pulumi.runtime.setMocks(
         {
