@@ -17,6 +17,8 @@ export default tseslint.config(
         rules: {
             // Provider patterns are kept exactly as the provider's source writes them (cited), escapes included.
             "no-useless-escape": "off",
+            // As tsc's noUnusedLocals: a rest sibling drops a key on purpose; "_" marks a deliberately unused name.
+            "@typescript-eslint/no-unused-vars": ["error", { ignoreRestSiblings: true, argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
             "@pulumi/no-output-in-template-literal": "error",
             "@pulumi/no-output-instance-in-template-literal": "error",
         },
