@@ -18,6 +18,8 @@ export class UsageError extends Error {}
 export interface CliContext {
     argv?: string[];
     env?: NodeJS.ProcessEnv;
+    /** Flags that must be given; default `--stack`. */
+    required?: readonly string[];
 }
 
 /**
@@ -33,8 +35,13 @@ function npmHint(taken: string[], env: NodeJS.ProcessEnv): string {
     return `npm kept ${taken.map((k) => `--${k}`).join(", ")} for itself: npm passes flags on only after "--", as in npm run ${script} -- --stack <name>`;
 }
 
+/** parseArgs options for flags that each take one value (`--name <value>`). */
+export function valueFlags<K extends string>(...names: K[]): Record<K, { type: "string" }> {
+    return Object.fromEntries(names.map((n) => [n, { type: "string" as const }])) as Record<K, { type: "string" }>;
+}
+
 /**
- * Parses flags (`--stack` is always required). An unknown flag is a usage error
+ * Parses flags (`--stack`, or the `required` ones, must be given). An unknown flag is a usage error
  * naming the closest known one; flags that npm kept (no "--") are named with the fix.
  */
 export function parseCli<T extends ParseArgsConfig>(config: T, usage: string, context: CliContext = {}): ReturnType<typeof parseArgs<T>>["values"] {
@@ -57,7 +64,7 @@ export function parseCli<T extends ParseArgsConfig>(config: T, usage: string, co
     } catch (e) {
         throw fail((e as Error).message);
     }
-    if (!(values as Record<string, unknown>).stack) throw fail("");
+    if ((context.required ?? ["stack"]).some((k) => !(values as Record<string, unknown>)[k])) throw fail("");
     if (taken.length > 0) process.stderr.write(`warning: ${npmHint(taken, env)}\n`);
     return values;
 }

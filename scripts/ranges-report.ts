@@ -13,9 +13,8 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { parseArgs } from "util";
 import { canonicalCidrList, CloudflareRanges } from "../components";
-import { runCli, UsageError } from "./cli";
+import { EXIT, parseCli, runCli, valueFlags } from "./cli";
 import { loadRanges, readRangesFile, userPath } from "./ranges";
 
 /** The difference between two answers. */
@@ -68,30 +67,15 @@ export function answerJson(r: CloudflareRanges): string {
 const USAGE = "usage: npm run ranges-report -- --previous <file> --save <file> [--summary <file>] [--output <file>] [--report-dir <dir>] [--ranges-file <file> | --cloudflare-url <url>]";
 
 async function main(): Promise<number> {
-    let values;
-    try {
-        values = parseArgs({
-            options: {
-                previous: { type: "string" },
-                save: { type: "string" },
-                summary: { type: "string" },
-                output: { type: "string" },
-                "report-dir": { type: "string" },
-                "ranges-file": { type: "string" },
-                "cloudflare-url": { type: "string" },
-            },
-        }).values;
-    } catch (e) {
-        throw new UsageError(`${(e as Error).message}\n${USAGE}`);
-    }
-    if (!values.previous || !values.save) throw new UsageError(USAGE);
+    const values = parseCli({ options: valueFlags("previous", "save", "summary", "output", "report-dir", "ranges-file", "cloudflare-url") }, USAGE, { required: ["previous", "save"] });
+    const kept = values.previous!; // required, checked by parseCli
     const current = await loadRanges({ rangesFile: values["ranges-file"], cloudflareUrl: values["cloudflare-url"] });
     // A previous answer that is missing is the first run; one that is unreadable or
     // invalid is reported as such and replaced (it is our own cache, not an input).
     let previous: CloudflareRanges | undefined;
-    if (fs.existsSync(userPath(values.previous))) {
+    if (fs.existsSync(userPath(kept))) {
         try {
-            previous = readRangesFile(values.previous);
+            previous = readRangesFile(kept);
         } catch (e) {
             process.stderr.write(`the kept answer is unusable and is replaced: ${(e as Error).message}\n`);
         }
@@ -110,10 +94,10 @@ async function main(): Promise<number> {
         const etag = /^[0-9A-Za-z._-]{1,128}$/.test(current.etag ?? "") ? current.etag : "";
         fs.appendFileSync(values.output, `changed=${report.changed}\netag=${etag}\nadded=${report.added.length}\nremoved=${report.removed.length}\n`);
     }
-    const save = userPath(values.save);
+    const save = userPath(values.save!);
     fs.mkdirSync(path.dirname(save), { recursive: true });
     fs.writeFileSync(save, answerJson(current));
-    return 0;
+    return EXIT.ok;
 }
 
 runCli(module, "ranges-report", main);
