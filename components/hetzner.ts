@@ -124,18 +124,18 @@ export function validateLabelSelector(selector: string, field: string): string {
         return v;
     };
     parts.forEach((raw) => {
-            const part = raw.trim();
-            if (part === "") fail("an empty expression between commas");
-            let m: RegExpExecArray | null;
-            if ((m = /^([^\s=!(),]+)\s*(==|!=|=)\s*([^\s=!(),]*)$/.exec(part))) {
-                key(m[1], part);
-                value(m[3], part, true); // a label value may be empty
-            } else if ((m = /^([^\s=!(),]+)\s+(in|notin)\s*\(([^()]*)\)$/.exec(part))) {
-                key(m[1], part);
-                m[3].split(",").forEach((v) => value(v.trim(), part));
-            } else if ((m = /^!?\s*([^\s=!(),]+)$/.exec(part))) {
-                key(m[1], part);
-            } else fail(`"${part}" is none of the expressions`);
+        const part = raw.trim();
+        if (part === "") fail("an empty expression between commas");
+        let m: RegExpExecArray | null;
+        if ((m = /^([^\s=!(),]+)\s*(==|!=|=)\s*([^\s=!(),]*)$/.exec(part))) {
+            key(m[1], part);
+            value(m[3], part, true); // a label value may be empty
+        } else if ((m = /^([^\s=!(),]+)\s+(in|notin)\s*\(([^()]*)\)$/.exec(part))) {
+            key(m[1], part);
+            m[3].split(",").forEach((v) => value(v.trim(), part));
+        } else if ((m = /^!?\s*([^\s=!(),]+)$/.exec(part))) {
+            key(m[1], part);
+        } else fail(`"${part}" is none of the expressions`);
     });
     return selector.trim();
 }
