@@ -77,7 +77,17 @@ apply)
     rm -f "$RUN/rolled-back" "$RUN/confirmed"
     setsid sh "$0" rollback-after "$seconds" "$id" </dev/null >/dev/null 2>&1 9>&- &
     if ! nft -f "$new.load"; then
-        if [ -f "$RUN/pending.before" ]; then mv -f "$RUN/pending.before" "$RUN/pending"; else rm -f "$RUN/pending"; fi
+        if [ -f "$RUN/pending.before" ]; then
+            # The earlier apply is pending again; its timer may have left when ours
+            # took over, so it gets a new one for the time it has left.
+            mv -f "$RUN/pending.before" "$RUN/pending"
+            read -r before_id _ before_deadline < "$RUN/pending"
+            left=$((before_deadline - $(date +%s)))
+            [ "$left" -gt 0 ] || left=0
+            setsid sh "$0" rollback-after "$left" "$before_id" </dev/null >/dev/null 2>&1 9>&- &
+        else
+            rm -f "$RUN/pending"
+        fi
         die "nft refused the ruleset; the running table is unchanged"
     fi
     rm -f "$RUN/pending.before"

@@ -288,8 +288,8 @@ class HostDirs {
     get env(): NodeJS.ProcessEnv {
         return { ...process.env, COF_STATE_DIR: this.state, COF_RUN_DIR: this.run, COF_PERSIST: this.persist, COF_UNIT_DIR: this.units };
     }
-    script(args: string[], input?: string): Promise<Run> {
-        return runIn(this.ns, ["sh", HOST_SCRIPT, ...args], { input, env: this.env });
+    script(args: string[], input?: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<Run> {
+        return runIn(this.ns, ["sh", HOST_SCRIPT, ...args], { input, env: { ...this.env, ...extraEnv } });
     }
     /** A fresh /run, as after a reboot. */
     reboot(): void {
@@ -490,6 +490,25 @@ describe("real processes: commit-confirm (host/cof-host.sh) against the invarian
             { numRuns: Number(process.env.COF_PROPERTY_RUNS ?? 6), endOnFailure: true },
         );
     }, 180_000);
+
+    realTest("an apply that nft refuses at load time, over a pending one: the pending one still rolls back on time", async () => {
+        const h = await freshHost();
+        try {
+            // An nft that passes the check but refuses the load (slowly, so the pending apply's timer looks in between).
+            const bin = path.join(h.root, "bin");
+            fs.mkdirSync(bin);
+            fs.writeFileSync(path.join(bin, "nft"), '#!/bin/sh\nif [ "$1" = "-f" ] && grep -q COF_TEST_REFUSE "$2" 2>/dev/null; then sleep 1.5; echo "nft: refused" >&2; exit 1; fi\nexec /usr/sbin/nft "$@"\n', { mode: 0o755 });
+            expect((await h.script(["apply", "3"], A)).code).toBe(0);
+            const refused = await h.script(["apply", "3"], `${B}# COF_TEST_REFUSE\n`, { PATH: `${bin}:${process.env.PATH}` });
+            expect([refused.code, refused.stderr.trim().split("\n").pop()]).toEqual([1, "cof-host: nft refused the ruleset; the running table is unchanged"]);
+            expect(await tableDigest(lab.server)).toBe(await fileDigest(scratch, A));
+            await settled();
+            expect(await tableDigest(lab.server)).toBe(await fileDigest(scratch, P0));
+            expect(h.persisted()).toBe(P0);
+        } finally {
+            h.cleanup();
+        }
+    }, 60_000);
 
     realTest("an apply removes the objects the new ruleset no longer declares, so the running table is exactly what boot loads", async () => {
         const h = await freshHost();
