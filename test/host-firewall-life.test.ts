@@ -322,10 +322,15 @@ describe("real processes: commit-confirm (host/cof-host.sh) against the invarian
         await waitFor("earlier rollback timers to end", 10_000, () => rollbacks(lab.server).length === 0);
         await lab.exec(lab.server, ["nft", "flush", "ruleset"]);
         const h = new HostDirs(lab.server);
-        expect((await h.script(["apply", "10"], P0)).code).toBe(0);
-        expect((await h.script(["confirm"])).code).toBe(0);
-        await settled(); // a confirmed apply's timer leaves within a second
-        return h;
+        try {
+            expect((await h.script(["apply", "10"], P0)).code).toBe(0);
+            expect((await h.script(["confirm"])).code).toBe(0);
+            await settled(); // a confirmed apply's timer leaves within a second
+            return h;
+        } catch (e) {
+            h.cleanup();
+            throw e;
+        }
     };
     const settled = () => waitFor("every rollback timer to end", 15_000, () => rollbacks(lab.server).length === 0);
 
