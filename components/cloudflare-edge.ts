@@ -14,6 +14,7 @@ import { Cidr, parseSingleAddress, uniqueSorted, userCidr } from "./cidr";
 import { onResource } from "./origin";
 import { PolicyError } from "./policy";
 import { COMPONENT_TYPES, withPreviousType } from "./tokens";
+import { hostnameProblem, showText } from "./text";
 
 /** Addresses a hostname points at (through Cloudflare's proxy). */
 export interface EdgeRecord {
@@ -101,7 +102,6 @@ export function accessRuleValue(c: Cidr): string {
 
 const IPV4_RANGES = [16, 24];
 const IPV6_RANGES = [32, 48, 64];
-const HOSTNAME = /^(?=.{1,253}$)(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
 /** Validates blocked sources into Access rule targets: canonical, deduplicated, sorted. */
 export function validateBlockedSources(sources: unknown): AccessRuleTarget[] {
@@ -282,7 +282,8 @@ export function validateEdge(args: CloudflareOriginEdgeArgs, component = "edge")
         names.set(resourceName, what);
     };
     for (const [host, rec] of Object.entries(args.records ?? {})) {
-        if (!HOSTNAME.test(host)) throw new PolicyError(`records: "${host}" is not a hostname; use lower-case names such as "app.example.com"`);
+        const problem = hostnameProblem(host, { wildcard: true });
+        if (problem) throw new PolicyError(`records: ${showText(host)} ${problem}`);
         if (rec?.ipv4 === undefined && rec?.ipv6 === undefined) throw new PolicyError(`records.${host}: give ipv4, ipv6 or both`);
         if (typeof rec.ipv4 === "string") canonicalRecordContent(rec.ipv4, 4, `records.${host}.ipv4`);
         if (typeof rec.ipv6 === "string") canonicalRecordContent(rec.ipv6, 6, `records.${host}.ipv6`);

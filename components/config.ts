@@ -14,6 +14,7 @@ import { traceUrlProblem } from "./trace";
 import { validateNftHostOptions } from "./nftables";
 import { validatePolicy } from "./policy";
 import { suggestKey } from "./suggest";
+import { descriptionProblem, escapeText, hostAddressProblem, labelSelectorProblem, showText, usernameProblem } from "./text";
 
 export { suggestKey } from "./suggest";
 
@@ -22,6 +23,12 @@ const port = z.number({ error: "is not a port; use a whole number from 1 to 6553
 const addresses = z.array(z.string({ error: "must be an address or CIDR block in quotes" }), { error: "must be a list of addresses or CIDR blocks" });
 const portSpec = z.union([port, z.string()], { error: 'must be a port (9000) or a range ("8000-8100")' });
 const protocol = z.enum(["tcp", "udp", "icmp"], { error: 'must be "tcp", "udp" or "icmp"' });
+/** A string that `problemOf` (one of the validators in components/text.ts) accepts. */
+const textAllowedBy = (problemOf: (value: string) => string | undefined, params?: Parameters<typeof z.string>[0]) =>
+    z.string(params).superRefine((value, ctx) => {
+        const problem = problemOf(value);
+        if (problem) ctx.addIssue({ code: "custom", message: problem });
+    });
 
 const common = {
     /** SSH access. */
@@ -29,7 +36,7 @@ const common = {
     /** Ports reachable only from Cloudflare. */
     cloudflare: z.strictObject({ ports: z.array(port).optional() }).optional(),
     /** Additional inbound rules. */
-    rules: z.array(z.strictObject({ description: z.string({ error: (i) => `${i.input === undefined ? "" : "must be text; "}${DESCRIPTION_HINT}` }), protocol: protocol.optional(), port: portSpec.optional(), sources: addresses })).optional(),
+    rules: z.array(z.strictObject({ description: textAllowedBy(descriptionProblem, { error: (i) => `${i.input === undefined ? "" : "must be text; "}${DESCRIPTION_HINT}` }), protocol: protocol.optional(), port: portSpec.optional(), sources: addresses })).optional(),
     /** ICMP from anywhere. */
     allowPing: z.boolean().optional(),
     /** Name at the provider; default the key. */
@@ -49,8 +56,8 @@ const common = {
         .strictObject({
             overSsh: z
                 .strictObject({
-                    hosts: z.array(z.string(), { error: "must be a list of host addresses or names" }).min(1, "must list at least one host"),
-                    user: z.string().optional(),
+                    hosts: z.array(textAllowedBy(hostAddressProblem), { error: "must be a list of host addresses or names" }).min(1, "must list at least one host"),
+                    user: textAllowedBy(usernameProblem).optional(),
                     port: port.optional(),
                     deliverInCi: z.boolean().optional(),
                 })
@@ -74,7 +81,7 @@ const common = {
 const hetzner = z.strictObject({
     provider: z.literal("hetzner"),
     ...common,
-    applyTo: z.strictObject({ labelSelectors: z.array(z.string()).optional(), serverIds: z.array(z.number().int().positive()).optional() }).optional(),
+    applyTo: z.strictObject({ labelSelectors: z.array(textAllowedBy(labelSelectorProblem)).optional(), serverIds: z.array(z.number().int().positive()).optional() }).optional(),
     labels: z.record(z.string(), z.string()).optional(),
 });
 
@@ -129,7 +136,8 @@ export class ConfigError extends Error {
 }
 
 function keyPath(path: readonly PropertyKey[]): string {
-    return path.reduce<string>((acc, k) => (typeof k === "number" ? `${acc}[${k}]` : acc ? `${acc}.${String(k)}` : String(k)), "");
+    // Keys are the user's text too (label keys, hostnames): escaped like any value.
+    return escapeText(path.reduce<string>((acc, k) => (typeof k === "number" ? `${acc}[${k}]` : acc ? `${acc}.${String(k)}` : String(k)), ""));
 }
 
 function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
@@ -158,7 +166,7 @@ function unknownKeyMessage(at: string, keys: string[], raw: unknown, path: reado
             const known =
                 path.length === 0 ? shapeOf(stackConfigSchema) : path.length === 2 && path[0] === "firewalls" ? shapeOf(provider === "digitalocean" ? digitalocean : hetzner) : [];
             const guess = suggestKey(k, known);
-            return `${where}: unknown key "${k}"; ${guess ? `did you mean "${guess}"?` : "check the spelling against the README's config reference"}`;
+            return `${where}: unknown key ${showText(k)}; ${guess ? `did you mean "${guess}"?` : "check the spelling against the README's config reference"}`;
         })
         .join("; ");
 }
@@ -221,10 +229,10 @@ export function parseStackConfig(raw: Record<string, unknown>): StackConfig {
         }
         if (issue.code === "invalid_key") {
             const key = String(issue.path[issue.path.length - 1]);
-            throw new ConfigError(`${at}: the name ${JSON.stringify(key)} ${issue.issues[0]?.message ?? issue.message}`);
+            throw new ConfigError(`${at}: the name ${showText(key)} ${issue.issues[0]?.message ?? issue.message}`);
         }
         const value = valueAt(raw, issue.path);
-        throw new ConfigError(value === undefined ? `${at}: missing; ${issue.message}` : `${at}: ${JSON.stringify(value)} ${issue.message}`);
+        throw new ConfigError(value === undefined ? `${at}: missing; ${issue.message}` : `${at}: ${showText(value)} ${issue.message}`);
     }
     for (const [name, fw] of Object.entries(result.data.firewalls)) {
         try {

@@ -9,6 +9,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { onResource, OriginFirewallComponent, resolvePolicy } from "./origin";
 import { checkRuleCount, OriginPolicyArgs, PolicyError, PolicyRule, splitRules, validateSources, validateTraffic, WORLD } from "./policy";
 import { COMPONENT_TYPES, withPreviousType } from "./tokens";
+import { showText } from "./text";
 
 /** DigitalOcean: at most 10 Droplets per firewall (use tags beyond). */
 export const DO_MAX_DROPLETS = 10;
@@ -99,7 +100,7 @@ export function validateEgress(egress: DigitalOceanOriginFirewallArgs["egress"])
 export function validateDigitalOceanPlacement(args: Pick<DigitalOceanOriginFirewallArgs, "dropletIds" | "tags">, firewallName: string): string[] | undefined {
     if (!NAME.test(firewallName)) {
         throw new PolicyError(
-            `firewallName: "${firewallName}" is not a DigitalOcean firewall name; use at least 2 letters, digits, "." or "-", starting with a letter or digit`,
+            `firewallName: ${showText(firewallName)} is not a DigitalOcean firewall name; use at least 2 letters, digits, "." or "-", starting with a letter or digit`,
         );
     }
     const ids = args.dropletIds ?? [];
@@ -118,7 +119,7 @@ export function validateDigitalOceanPlacement(args: Pick<DigitalOceanOriginFirew
     const folded = new Map<string, string>();
     tags.forEach((t, i) => {
         if (typeof t !== "string" || !TAG.test(t) || t.length > 255) {
-            throw new PolicyError(`tags[${i}]: ${JSON.stringify(t)} is not a DigitalOcean tag; use 1 to 255 letters, digits, "_", "-" or ":"`);
+            throw new PolicyError(`tags[${i}]: ${showText(t)} is not a DigitalOcean tag; use 1 to 255 letters, digits, "_", "-" or ":"`);
         }
         // DigitalOcean tags ignore case (one tag "API" is also "api"); two spellings would diff forever.
         const other = folded.get(t.toLowerCase());

@@ -10,6 +10,7 @@ import { createHash } from "crypto";
 import { onResource, OriginFirewallComponent, resolvePolicy } from "./origin";
 import { checkRuleCount, OriginPolicyArgs, PolicyError, PolicyRule, splitRules } from "./policy";
 import { COMPONENT_TYPES, withPreviousType } from "./tokens";
+import { LABEL_KEY, LABEL_VALUE, labelKeyProblem, labelSelectorProblem, labelValueProblem, nameProblem, showText } from "./text";
 
 /** Hetzner: "You can specify 100 CIDR blocks at most" per rule. */
 export const HETZNER_MAX_SOURCES_PER_RULE = 100;
@@ -31,10 +32,6 @@ export const HETZNER_MAX_EFFECTIVE_RULES = 500;
 export const HETZNER_MAX_FIREWALLS_PER_SERVER = 5;
 /** Length of the suffix that makes each generation of a firewall's name unique. */
 const NAME_SUFFIX = 9; // "-" + 8 hex digits
-
-// From hcloud-go's labels.go, which implements Hetzner's label rules.
-const LABEL_KEY = /^([a-z0-9A-Z]((?:[\-_.]|[a-z0-9A-Z]){0,253}[a-z0-9A-Z])?\/)?[a-z0-9A-Z]((?:[\-_.]|[a-z0-9A-Z]|){0,61}[a-z0-9A-Z])?$/;
-const LABEL_VALUE = /^(([a-z0-9A-Z](?:[\-_.]|[a-z0-9A-Z]){0,61})?[a-z0-9A-Z]$|$)/;
 
 /** Which servers the firewall applies to. */
 export interface HetznerApplyTo {
@@ -99,7 +96,7 @@ const SELECTOR_HELP =
  */
 export function validateLabelSelector(selector: string, field: string): string {
     const fail = (what: string): never => {
-        throw new PolicyError(`${field}: ${JSON.stringify(selector)} is not a Hetzner label selector (${what}); use ${SELECTOR_HELP}`);
+        throw new PolicyError(`${field}: ${showText(selector)} is not a Hetzner label selector (${what}); use ${SELECTOR_HELP}`);
     };
     const parts: string[] = [];
     let depth = 0;
@@ -187,9 +184,9 @@ export function toHetznerApplyTos(applyTo: HetznerApplyTo | undefined): hcloud.t
         );
     }
     const canonical = selectors.map((s, i) => {
-        if (typeof s !== "string" || s.trim() === "") {
-            throw new PolicyError(`applyTo.labelSelectors[${i}]: ${JSON.stringify(s)} is empty; write a selector such as "app=dashboard"`);
-        }
+        // Characters first (printable, the selector alphabet; in inert words), then the grammar.
+        const problem = labelSelectorProblem(s);
+        if (problem) throw new PolicyError(`applyTo.labelSelectors[${i}]: ${showText(s)} ${problem}`);
         return validateLabelSelector(s, `applyTo.labelSelectors[${i}]`);
     });
     servers.forEach((id, i) => {
@@ -204,16 +201,15 @@ export function toHetznerApplyTos(applyTo: HetznerApplyTo | undefined): hcloud.t
 /** Checks a firewall name and labels against Hetzner's rules. */
 export function validateHetznerNaming(name: string, labels: Record<string, string> | undefined): void {
     const max = HETZNER_MAX_NAME - NAME_SUFFIX;
-    if (name.length < 1 || name.length > max) {
-        throw new PolicyError(`firewallName: "${name}" is ${name.length} characters; use 1 to ${max} (Hetzner allows ${HETZNER_MAX_NAME}, and ${NAME_SUFFIX} are kept for the generation suffix)`);
+    const problem = nameProblem(name, max);
+    if (problem) {
+        throw new PolicyError(`firewallName: ${showText(name)} ${problem}${/characters; use/.test(problem) ? ` (Hetzner allows ${HETZNER_MAX_NAME}, and ${NAME_SUFFIX} are kept for the generation suffix)` : ""}`);
     }
     for (const [key, value] of Object.entries(labels ?? {})) {
-        if (!LABEL_KEY.test(key) || key.startsWith("hetzner.cloud/")) {
-            throw new PolicyError(`labels: key "${key}" is not a Hetzner label key; use letters, digits, "-", "_" and "." (up to 63), optionally after "prefix/", and not the reserved "hetzner.cloud/"`);
-        }
-        if (typeof value !== "string" || !LABEL_VALUE.test(value)) {
-            throw new PolicyError(`labels.${key}: ${JSON.stringify(value)} is not a Hetzner label value; use up to 63 letters, digits, "-", "_" or ".", starting and ending alphanumeric`);
-        }
+        const keyProblem = labelKeyProblem(key);
+        if (keyProblem) throw new PolicyError(`labels: key ${showText(key)} ${keyProblem}`);
+        const valueProblem = labelValueProblem(value);
+        if (valueProblem) throw new PolicyError(`labels.${showText(key).slice(1, -1)}: ${showText(value)} ${valueProblem}`);
     }
 }
 

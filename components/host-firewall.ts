@@ -11,8 +11,10 @@ import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
+import { Document, isMap, isSeq, Scalar, YAMLMap, YAMLSeq } from "yaml";
 import { PolicyError } from "./policy";
 import { COMPONENT_TYPES, withPreviousType } from "./tokens";
+import { hostAddressProblem, showText, usernameProblem } from "./text";
 
 /** Where the ruleset is kept on the host, loaded at boot. */
 export const HOST_RULESET_PATH = "/etc/cloudflare-origin-firewall/ruleset.nft";
@@ -44,39 +46,67 @@ export function hostUnit(): string {
 
 const UNIT = hostUnit();
 
-const indent = (text: string) => text.replace(/\n$/, "").split("\n").map((l) => `      ${l}`).join("\n");
+/** One file for cloud-init's write_files. */
+interface UserDataFile {
+    path: string;
+    permissions: string;
+    content: string;
+}
+
+// Text a YAML block scalar carries byte for byte, in YAML 1.1 (cloud-init's PyYAML)
+// as in 1.2: no control characters but tab and line feed, no U+0085/U+2028/U+2029
+// (line breaks to YAML 1.1), no format characters. Anything else is sent as base64.
+const BLOCK_SAFE = /^[^\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]*$/u;
+const blockSafe = (text: string) => BLOCK_SAFE.test(text.replace(/[\t\n]/g, ""));
+
+/**
+ * The user data as a YAML document built from its model (never by concatenation):
+ * file contents as literal block scalars, or base64 (`encoding: b64`) when they hold
+ * characters a block scalar cannot carry exactly. Written for YAML 1.1, so every
+ * string that 1.1 would read as something else (0600, yes, on) is quoted.
+ */
+function userData(files: UserDataFile[]): string {
+    const doc = new Document(
+        {
+            package_update: true,
+            packages: ["nftables"],
+            write_files: files.map((f) =>
+                blockSafe(f.content)
+                    ? { path: f.path, permissions: f.permissions, content: f.content }
+                    : { path: f.path, permissions: f.permissions, encoding: "b64", content: Buffer.from(f.content, "utf8").toString("base64") },
+            ),
+            runcmd: [
+                ["systemctl", "daemon-reload"],
+                ["systemctl", "enable", "--now", "cloudflare-origin-firewall.service"],
+            ],
+        },
+        { version: "1.1" },
+    );
+    const writeFiles = doc.get("write_files") as YAMLSeq<YAMLMap>;
+    for (const file of writeFiles.items) {
+        const content = file.get("content", true) as Scalar;
+        if (!file.has("encoding")) content.type = Scalar.BLOCK_LITERAL;
+    }
+    const runcmd = doc.get("runcmd");
+    if (isSeq(runcmd)) for (const c of runcmd.items) if (isSeq(c) || isMap(c)) c.flow = true;
+    doc.commentBefore = "cloud-config\n cloudflare-origin-firewall: the host firewall, loaded at every boot.";
+    return doc.toString({ lineWidth: 0, directives: false });
+}
 
 /**
  * cloud-init user data that installs nftables, writes the ruleset and a unit that
  * loads it before the network comes up at every boot. Only our table is loaded
  * (no `flush ruleset`), so Docker's and the distribution's tables are left alone.
+ * Serialised with the `yaml` library: whatever the ruleset holds, it is written
+ * byte for byte and cannot add or change a key.
  */
 export function hostFirewallCloudInit(ruleset: pulumi.Input<string>): pulumi.Output<string> {
     return pulumi.output(ruleset).apply((text) =>
-        [
-            "#cloud-config",
-            "# cloudflare-origin-firewall: the host firewall, loaded at every boot.",
-            "package_update: true",
-            "packages:",
-            "  - nftables",
-            "write_files:",
-            `  - path: ${HOST_RULESET_PATH}`,
-            "    permissions: '0600'",
-            "    content: |",
-            indent(text),
-            "  - path: /etc/systemd/system/cloudflare-origin-firewall.service",
-            "    permissions: '0644'",
-            "    content: |",
-            indent(UNIT),
-            `  - path: ${HOST_STATE_DIR}/cof-host.sh`,
-            "    permissions: '0700'",
-            "    content: |",
-            indent(hostScript()),
-            "runcmd:",
-            "  - [systemctl, daemon-reload]",
-            "  - [systemctl, enable, --now, cloudflare-origin-firewall.service]",
-            "",
-        ].join("\n"),
+        userData([
+            { path: HOST_RULESET_PATH, permissions: "0600", content: text },
+            { path: "/etc/systemd/system/cloudflare-origin-firewall.service", permissions: "0644", content: UNIT },
+            { path: `${HOST_STATE_DIR}/cof-host.sh`, permissions: "0700", content: hostScript() },
+        ]),
     );
 }
 
@@ -133,8 +163,20 @@ export interface HostFirewallOverSshArgs {
     dialTimeoutSeconds?: number;
 }
 
-/** Checks the delivery settings that can be checked before deployment. */
-export function validateSshDelivery(args: Pick<HostFirewallOverSshArgs, "rollbackSeconds" | "dialTimeoutSeconds">): { rollbackSeconds: number; dialTimeoutSeconds: number } {
+/**
+ * Checks the delivery settings that can be checked before deployment: the timings,
+ * and the host and user when they are plain strings (they reach the SSH client
+ * and the plan's output, so they must be an address or hostname and a user name).
+ */
+export function validateSshDelivery(
+    args: Pick<HostFirewallOverSshArgs, "rollbackSeconds" | "dialTimeoutSeconds"> & { connection?: Pick<HostSshConnection, "host" | "user"> },
+): { rollbackSeconds: number; dialTimeoutSeconds: number } {
+    const host = args.connection?.host;
+    const hostProblem = typeof host === "string" ? hostAddressProblem(host) : undefined;
+    if (hostProblem) throw new PolicyError(`connection.host: ${showText(host)} ${hostProblem}`);
+    const user = args.connection?.user;
+    const userProblem = typeof user === "string" ? usernameProblem(user) : undefined;
+    if (userProblem) throw new PolicyError(`connection.user: ${showText(user)} ${userProblem}`);
     const rollbackSeconds = args.rollbackSeconds ?? 60;
     if (!Number.isInteger(rollbackSeconds) || rollbackSeconds < 10 || rollbackSeconds > 600) {
         throw new PolicyError(`rollbackSeconds: ${JSON.stringify(args.rollbackSeconds)} must be a whole number from 10 to 600; it is how long a new ruleset waits for the confirming connection`);

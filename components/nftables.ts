@@ -13,6 +13,10 @@
 import { Cidr, mergeCidrs, toCidr } from "./cidr";
 import type { CloudflareRanges } from "./cloudflare";
 import { PolicyError, PolicyRule, renderPolicy, ValidatedPolicy } from "./policy";
+import { escapeText, MAX_DESCRIPTION_BYTES, truncateUtf8 } from "./text";
+
+/** The longest comment nft accepts, in bytes (nftables src/parser_bison.y, libnftnl `NFTNL_UDATA_COMMENT_MAXLEN`). */
+export const NFT_COMMENT_MAX_BYTES = MAX_DESCRIPTION_BYTES;
 
 /** Name of the one table this package owns on a host. */
 export const NFT_TABLE = "cloudflare_origin_firewall";
@@ -79,7 +83,17 @@ export function buildNftRuleset(policy: ValidatedPolicy, ranges: CloudflareRange
     return { sets, rules };
 }
 
-const quote = (s: string) => `"${s.replace(/["\\]/g, "").slice(0, 120)}"`;
+/**
+ * The one way text enters the ruleset: an nftables comment string. nft's scanner
+ * reads a quoted string as `"[^"]*"`, with no escapes (src/scanner.l), so `"`
+ * becomes `'`; control, format and separator characters are made visible (`\x1b`,
+ * as in the terminal; a validated description has none); and the result is cut to
+ * 128 bytes of UTF-8 at a character boundary, the most nft takes
+ * (`NFTNL_UDATA_COMMENT_MAXLEN`; a validated description always fits).
+ */
+export function nftComment(text: string): string {
+    return `"${truncateUtf8(escapeText(text).replace(/"/g, "'"), NFT_COMMENT_MAX_BYTES)}"`;
+}
 
 function match(rule: NftRule, original: boolean): string {
     const saddr = `${rule.family === 4 ? "ip" : "ip6"} saddr @${rule.set}`;
@@ -182,7 +196,7 @@ export function formatNftRuleset(model: NftRuleset, header = "cloudflare-origin-
         '\t\tip6 saddr fe80::/10 udp sport 547 udp dport 546 accept comment "DHCPv6 replies to this host\'s client"',
     );
     if (host.allowContainersToHost) lines.push(`\t\tiifname ${bridges} accept comment "containers to the host (allowContainersToHost)"`);
-    for (const rule of model.rules) lines.push(`\t\t${match(rule, false)} accept comment ${quote(rule.comment)}`);
+    for (const rule of model.rules) lines.push(`\t\t${match(rule, false)} accept comment ${nftComment(rule.comment)}`);
     lines.push(
         `\t\t${log("input")}`,
         "\t\tcounter drop",
@@ -200,7 +214,7 @@ export function formatNftRuleset(model: NftRuleset, header = "cloudflare-origin-
         "",
         "\tchain published {",
     );
-    for (const rule of model.rules.filter((r) => r.protocol !== "icmp")) lines.push(`\t\t${match(rule, true)} return comment ${quote(rule.comment)}`);
+    for (const rule of model.rules.filter((r) => r.protocol !== "icmp")) lines.push(`\t\t${match(rule, true)} return comment ${nftComment(rule.comment)}`);
     lines.push(
         `\t\t${log("published")}`,
         "\t\tcounter drop",

@@ -7,6 +7,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import { Cidr, cidrContains, CidrError, coverage, describeCoverage, isBroad, toCidr, uniqueSorted, userCidr } from "./cidr";
 import type { CloudflareAnswer, CloudflareRanges } from "./cloudflare";
 import { isHostnameSource } from "./names";
+import { descriptionProblem, MAX_DESCRIPTION_BYTES, showText } from "./text";
 
 /** Who may reach SSH. */
 export interface SshPolicy {
@@ -65,7 +66,10 @@ export type Protocol = "tcp" | "udp" | "icmp";
 
 /** One inbound rule in provider-neutral form. */
 export interface PolicyRule {
-    /** Non-empty, at most 255 characters with any part suffix. */
+    /**
+     * Printable text, non-empty, at most `MAX_DESCRIPTION_BYTES` (128) bytes of UTF-8
+     * before any " (part i of n)" suffix (see components/text.ts).
+     */
     description: string;
     protocol: Protocol;
     /** "22" or "8000-8100"; undefined for icmp. */
@@ -94,8 +98,11 @@ export class PolicyError extends Error {
 
 export const DEFAULT_SSH_PORT = 22;
 export const DEFAULT_CLOUDFLARE_PORTS: readonly number[] = [443];
-/** Longest description accepted from the user (Hetzner allows 255; room is kept for part suffixes). */
-export const MAX_DESCRIPTION = 200;
+/**
+ * Longest description accepted from the user, in bytes of UTF-8 (the nftables
+ * comment limit; see components/text.ts).
+ */
+export const MAX_DESCRIPTION = MAX_DESCRIPTION_BYTES;
 export const WORLD = ["0.0.0.0/0", "::/0"] as const;
 
 const show = (v: unknown): string => JSON.stringify(v) ?? String(v);
@@ -153,15 +160,12 @@ export function validateSources(value: unknown, field: string, names: NamesMode 
 
 const DESCRIPTION_HINT = 'every rule needs a description saying what it admits, e.g. "Grafana from the office"';
 
-function validateDescription(value: unknown, field: string): string {
+/** Checks a rule description (printable, at most 128 bytes; components/text.ts) and returns it trimmed. */
+export function validateDescription(value: unknown, field: string): string {
     if (value === undefined || value === null) throw new PolicyError(`${field}: missing; ${DESCRIPTION_HINT}`);
     if (typeof value !== "string") throw new PolicyError(`${field}: ${show(value)} is not text; ${DESCRIPTION_HINT}`);
-    if (value.trim() === "") {
-        throw new PolicyError(`${field}: ${show(value)} is empty; every rule needs a description saying what it admits`);
-    }
-    if (value.length > MAX_DESCRIPTION) {
-        throw new PolicyError(`${field}: is ${value.length} characters long; shorten it to at most ${MAX_DESCRIPTION}`);
-    }
+    const problem = descriptionProblem(value);
+    if (problem) throw new PolicyError(`${field}: ${showText(value)} ${problem}`);
     return value.trim();
 }
 
