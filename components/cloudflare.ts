@@ -7,6 +7,7 @@
 import axios, { AxiosError, AxiosInstance, AxiosResponse } from "axios";
 import axiosRetry, { isNetworkError } from "axios-retry";
 import { Cidr, CidrError, coverage, Coverage, describeCoverage, parseCidr, specialRangeOf, uniqueSorted } from "./cidr";
+import { escapeText } from "./text";
 
 export { canonicalCidr } from "./cidr";
 
@@ -75,6 +76,8 @@ export const MAX_BODY_BYTES = 1024 * 1024;
 export const MAX_ENTRIES = 200;
 const MAX_RETRY_AFTER_MS = 30_000;
 const MAX_REDIRECTS = 3;
+/** The redirect statuses that are followed (same host only). */
+const REDIRECTS = [301, 302, 303, 307, 308];
 const LOOPBACK_HOSTS = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/;
 
 /** True for a loopback host (tests, the offline plan): the only place plain http is allowed. */
@@ -161,10 +164,7 @@ export function validateCloudflareAnswer(
         throw new CloudflareRangesError(source, "the body is not a JSON object");
     }
     const b = body as Record<string, unknown>;
-    if (b.success !== true) {
-        const errors = Array.isArray(b.errors) && b.errors.length ? `; errors: ${JSON.stringify(b.errors).slice(0, 300)}` : "";
-        throw new CloudflareRangesError(source, `success is ${JSON.stringify(b.success)}, not true${errors}`);
-    }
+    checkEnvelope(source, "", b.success, b.errors);
     const result = b.result;
     if (typeof result !== "object" || result === null || Array.isArray(result)) {
         throw new CloudflareRangesError(source, "result is missing or not an object");
@@ -182,6 +182,22 @@ export function validateCloudflareAnswer(
         ranges.etag = r.etag;
     }
     return ranges;
+}
+
+/**
+ * The envelope of an answer: `success` must be true and `errors`, when present, an
+ * empty list. An answer that says both "success" and "errors" is in doubt, so it is
+ * refused (fail closed).
+ */
+function checkEnvelope(source: string, prefix: string, success: unknown, errors: unknown): void {
+    const listed = Array.isArray(errors) && errors.length > 0 ? `; errors: ${escapeText(JSON.stringify(errors).slice(0, 300))}` : "";
+    if (success !== true) throw new CloudflareRangesError(source, `${prefix}success is ${escapeText(String(JSON.stringify(success)))}, not true${listed}`);
+    if (errors !== undefined && errors !== null && !(Array.isArray(errors) && errors.length === 0)) {
+        throw new CloudflareRangesError(
+            source,
+            Array.isArray(errors) ? `${prefix}success is true but ${prefix}errors lists ${errors.length} error(s)${listed}` : `${prefix}errors is not a list`,
+        );
+    }
 }
 
 /** Checks the lists themselves (entries, then totals); `names` are the fields to quote. */
@@ -284,7 +300,7 @@ export interface CloudflareAnswer {
 export function validateHandedInRanges(ranges: CloudflareRanges | CloudflareAnswer, source = "cloudflare.ranges"): CloudflareRanges {
     if (typeof ranges === "object" && ranges !== null && "result" in ranges) {
         const r = (ranges as CloudflareAnswer).result ?? ({} as CloudflareAnswer["result"]);
-        if ((ranges as CloudflareAnswer).success !== true) throw new CloudflareRangesError(source, `${source}.success is ${JSON.stringify((ranges as CloudflareAnswer).success)}, not true`);
+        checkEnvelope(source, `${source}.`, (ranges as CloudflareAnswer).success, (ranges as CloudflareAnswer).errors);
         const lists = validateLists(
             { ipv4: r.ipv4_cidrs, ipv6: r.ipv6_cidrs, jdcloud: r.jdcloud_cidrs },
             { ipv4: `${source}.result.ipv4_cidrs`, ipv6: `${source}.result.ipv6_cidrs`, jdcloud: `${source}.result.jdcloud_cidrs` },
@@ -374,7 +390,10 @@ async function fetchOnce(options: Options): Promise<CloudflareRanges> {
         let response: AxiosResponse<string>;
         for (let hop = 0; ; hop++) {
             response = await client.get<string>(target.toString(), { signal: abort.signal });
-            if (response.status < 300) break;
+            if (response.status === 200) break;
+            // Only a real redirect is followed; 304 (nothing was asked conditionally),
+            // 300, 305 and any other 2xx or 3xx are not an answer.
+            if (!REDIRECTS.includes(response.status)) throw new CloudflareRangesError(source, `HTTP ${response.status} is neither an answer (200) nor a redirect`);
             const location = response.headers["location"];
             if (typeof location !== "string") throw new CloudflareRangesError(source, `HTTP ${response.status} without a Location`);
             const next = new URL(location, target);

@@ -13,8 +13,8 @@
  */
 import { execFile, execFileSync } from "child_process";
 import { XMLParser } from "fast-xml-parser";
-import { fetchPublicAddress, parseSingleAddress, PolicyRule, portBounds, renderPolicy, rulesAdmitting, rulesOnPort, SingleAddress, validatePolicy } from "../components";
-import { EXIT, parseCli, runCli, UsageError } from "./cli";
+import { escapeText, fetchPublicAddress, parseSingleAddress, PolicyRule, portBounds, renderPolicy, rulesAdmitting, rulesOnPort, SingleAddress, validatePolicy } from "../components";
+import { EXIT, inert, parseCli, runCli, UsageError } from "./cli";
 import { selectFirewall } from "./firewall-select";
 import { loadRanges } from "./ranges";
 
@@ -124,7 +124,7 @@ async function auditHost(host: string, sourceFlag: string | undefined, rules: Po
 function table(stack: string, key: string, reports: HostReport[]): string {
     const out: string[] = [];
     for (const r of reports) {
-        out.push(`Audit of ${r.host} (stack ${stack}, firewall ${key}) from ${r.source} (${r.sourceFrom === "trace" ? "this machine's public address" : "--source"}), ${(r.durationMs / 1000).toFixed(1)} s`);
+        out.push(inert`Audit of ${r.host} (stack ${stack}, firewall ${key}) from ${r.source} (${r.sourceFrom === "trace" ? "this machine's public address" : "--source"}), ${(r.durationMs / 1000).toFixed(1)} s`);
         const rows = [["PORT", "ANSWERS", "FROM THIS SOURCE", "VERDICT"]];
         for (const p of r.open) {
             const bad = r.unexpected.find((u) => u.port === p);
@@ -132,9 +132,11 @@ function table(stack: string, key: string, reports: HostReport[]): string {
         }
         for (const spec of r.admittedNotAnswering) rows.push([spec, "no", "admitted", "admitted but nothing answers (reported, not failed)"]);
         if (rows.length === 1) rows.push(["-", "none", "-", "nothing answers"]);
+        // Escaped before the widths are taken: descriptions and addresses are the user's text.
+        for (const row of rows) row.forEach((cell, c) => (row[c] = escapeText(cell)));
         const widths = rows[0].map((_, c) => Math.max(...rows.map((row) => row[c].length)));
         out.push(...rows.map((row) => "  " + row.map((cell, c) => (c === row.length - 1 ? cell : cell.padEnd(widths[c]))).join("  ")));
-        out.push(r.unexpected.length === 0 ? "  PASS: every port that answers is admitted from this source\n" : `  FAIL: ${r.unexpected.length} port(s) answer that the policy does not admit from ${r.source}: ${r.unexpected.map((u) => u.port).join(", ")}\n`);
+        out.push(r.unexpected.length === 0 ? "  PASS: every port that answers is admitted from this source\n" : inert`  FAIL: ${r.unexpected.length} port(s) answer that the policy does not admit from ${r.source}: ${r.unexpected.map((u) => u.port).join(", ")}` + "\n");
     }
     return out.join("\n");
 }

@@ -1,6 +1,7 @@
-/** What the command-line tools (plan, nftables, audit) share: argument parsing and one exit-code scheme. */
+/** What the command-line tools (plan, nftables, audit) share: argument parsing, one exit-code scheme and inert output. */
 import { parseArgs, ParseArgsConfig } from "util";
 import { suggestKey } from "../components/suggest";
+import { escapeText } from "../components/text";
 
 /**
  * The exit codes of plan, nftables and audit (README, Commands):
@@ -10,6 +11,16 @@ import { suggestKey } from "../components/suggest";
  * a missing tool).
  */
 export const EXIT = { ok: 0, finding: 1, error: 2 } as const;
+
+/**
+ * A line for the terminal: every interpolated value goes through `escapeText`, so
+ * text from the config, the Cloudflare answer or DNS (an ESC sequence, a bidi
+ * override, a carriage return) shows as `\x1b`, `\u202e`, `\x0d` and cannot move
+ * the cursor or rewrite what was printed. `--json` output does not use it.
+ */
+export function inert(strings: TemplateStringsArray, ...values: unknown[]): string {
+    return strings.reduce((out, s, i) => out + s + (i < values.length ? escapeText(String(values[i])) : ""), "");
+}
 
 /** Bad flags or a missing required one: exit 2 with the usage line. */
 export class UsageError extends Error {}
@@ -78,7 +89,8 @@ export function runCli(module: NodeModule, tool: string, main: () => Promise<num
     main().then(
         (code) => process.exit(code),
         (e) => {
-            console.error(`${tool} failed: ${(e as Error).message}`);
+            // Messages quote the user's text; keep their line breaks, nothing else.
+            console.error(escapeText(`${tool} failed: ${(e as Error).message}`, { keepNewlines: true }));
             process.exit(isFinding(e) ? EXIT.finding : EXIT.error);
         },
     );

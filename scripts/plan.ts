@@ -5,7 +5,8 @@
  *
  *   npm run plan -- --stack hetzner-web [--ranges-file samples/cloudflare-ips-2026-11.json]
  *                   [--deployer-address <addr>] [--timeout <s>] [--deadline <s>] [--json]
- *   (--cloudflare-url <url> points the live fetch elsewhere, e.g. a local test server)
+ *   (--cloudflare-url <url> points the live fetch elsewhere, e.g. a local test server;
+ *    --config-file <file> reads the stack's config from another file, as pulumi up --config-file does)
  *
  * Ranges are fetched live (saying so, and each retry) unless --ranges-file names a
  * saved Cloudflare answer, validated with errors naming the file; either way they
@@ -15,9 +16,9 @@ import * as http from "http";
 import { AddressInfo } from "net";
 import * as path from "path";
 import { MockRunError, RegisteredResource, runUnderMocks } from "./mock-runtime";
-import { CloudflareRanges, LockoutError, parseStackConfig } from "../components";
-import { EXIT, parseCli, runCli, UsageError } from "./cli";
-import { loadRanges } from "./ranges";
+import { CloudflareRanges, escapeText, LockoutError, parseStackConfig } from "../components";
+import { EXIT, inert, parseCli, runCli, UsageError } from "./cli";
+import { loadRanges, userPath } from "./ranges";
 import { loadStackConfig, projectConfigOf, ROOT } from "./stack-config";
 
 /** One rule of a planned firewall, provider-independent. */
@@ -95,6 +96,8 @@ function table(rules: PlannedRule[]): string {
     for (const r of rules) {
         r.sources.forEach((s, i) => rows.push(i === 0 ? [r.direction, r.protocol, r.port, s, r.description ?? ""] : ["", "", "", s, ""]));
     }
+    // Escaped before the widths are taken, so what is measured is what is shown.
+    for (const row of rows) row.forEach((cell, c) => (row[c] = escapeText(cell)));
     const widths = rows[0].map((_, c) => Math.max(...rows.map((row) => row[c].length)));
     return rows.map((row) => "  " + row.map((cell, c) => cell.padEnd(widths[c])).join("  ").trimEnd()).join("\n");
 }
@@ -111,7 +114,7 @@ function serveRanges(ranges: CloudflareRanges): Promise<{ url: string; close(): 
 }
 
 const USAGE =
-    "usage: npm run plan -- --stack <name> [--ranges-file <cloudflare-answer.json> | --cloudflare-url <url>] [--deployer-address <address>] [--timeout <seconds>] [--deadline <seconds>] [--json]";
+    "usage: npm run plan -- --stack <name> [--ranges-file <cloudflare-answer.json> | --cloudflare-url <url>] [--config-file <stack.yaml>] [--deployer-address <address>] [--timeout <seconds>] [--deadline <seconds>] [--json]";
 
 function seconds(value: string | undefined, flag: string): number | undefined {
     if (value === undefined) return undefined;
@@ -127,6 +130,7 @@ async function main(): Promise<number> {
                 stack: { type: "string" },
                 "ranges-file": { type: "string" },
                 "cloudflare-url": { type: "string" },
+                "config-file": { type: "string" },
                 "deployer-address": { type: "string" },
                 timeout: { type: "string" },
                 deadline: { type: "string" },
@@ -137,7 +141,7 @@ async function main(): Promise<number> {
     );
     const timeoutMs = seconds(values.timeout, "--timeout");
     const deadlineMs = seconds(values.deadline, "--deadline");
-    const loaded = loadStackConfig(values.stack!);
+    const loaded = loadStackConfig(values.stack!, ROOT, values["config-file"] === undefined ? undefined : userPath(values["config-file"]));
     const key = (k: string) => `${loaded.project}:${k}`;
     // Config errors first, in our words, before anything is fetched.
     const config = parseStackConfig(projectConfigOf(loaded));
@@ -166,17 +170,17 @@ async function main(): Promise<number> {
         if (values.json) {
             console.log(JSON.stringify({ stack: loaded.stack, rangesFrom: values["ranges-file"] ?? "live", lockoutGuard, firewalls, edge, hostFirewall: host }, null, 2));
         } else {
-            console.log(`Stack ${loaded.stack}: ${firewalls.length} firewall(s); Cloudflare ranges ${values["ranges-file"] ? `from ${values["ranges-file"]}` : "fetched live"}`);
-            console.log(`Lockout guard: ${lockoutGuard}\n`);
+            console.log(inert`Stack ${loaded.stack}: ${firewalls.length} firewall(s); Cloudflare ranges ${values["ranges-file"] ? `from ${values["ranges-file"]}` : "fetched live"}`);
+            console.log(inert`Lockout guard: ${lockoutGuard}` + "\n");
             for (const f of firewalls) {
-                console.log(`Firewall ${f.key} (${f.provider}, name "${f.name}")`);
-                console.log(`  attached to: ${f.attachment.length ? f.attachment.join(", ") : "nothing yet (attach servers before it protects anything)"}`);
-                console.log(`  Cloudflare etag: ${f.cloudflareEtag || "(none)"}`);
-                for (const [name, addresses] of Object.entries(f.resolvedNames)) console.log(`  source name ${name} -> ${addresses.join(", ")}`);
+                console.log(inert`Firewall ${f.key} (${f.provider}, name "${f.name}")`);
+                console.log(inert`  attached to: ${f.attachment.length ? f.attachment.join(", ") : "nothing yet (attach servers before it protects anything)"}`);
+                console.log(inert`  Cloudflare etag: ${f.cloudflareEtag || "(none)"}`);
+                for (const [name, addresses] of Object.entries(f.resolvedNames)) console.log(inert`  source name ${name} -> ${addresses.join(", ")}`);
                 console.log(table(f.rules) + "\n");
             }
-            if (edge.length > 0) console.log(`Cloudflare edge\n${edge.map((l) => `  ${l}`).join("\n")}\n`);
-            if (host.length > 0) console.log(`Host firewall\n${host.map((l) => `  ${l}`).join("\n")}\n`);
+            if (edge.length > 0) console.log(`Cloudflare edge\n${edge.map((l) => inert`  ${l}`).join("\n")}\n`);
+            if (host.length > 0) console.log(`Host firewall\n${host.map((l) => inert`  ${l}`).join("\n")}\n`);
         }
         return EXIT.ok;
     } finally {

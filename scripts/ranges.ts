@@ -5,7 +5,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { CloudflareRanges, CloudflareRangesError, fetchCloudflareRanges, validateCloudflareAnswer } from "../components";
+import { CloudflareRanges, CloudflareRangesError, escapeText, fetchCloudflareRanges, validateCloudflareAnswer } from "../components";
 
 /** Options shared by plan, nftables and audit. */
 export interface RangesOptions {
@@ -50,7 +50,7 @@ export function readRangesFile(file: string): CloudflareRanges {
 /** The ranges for a command: from the file, or fetched live (with progress lines). */
 export async function loadRanges(options: RangesOptions): Promise<CloudflareRanges> {
     if (options.rangesFile) return readRangesFile(options.rangesFile);
-    const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+    const log = options.log ?? ((line: string) => process.stderr.write(`${escapeText(line)}\n`));
     const url = options.cloudflareUrl ?? "https://api.cloudflare.com/client/v4/ips";
     log(`fetching Cloudflare's ranges from ${url} ...`);
     return fetchCloudflareRanges({

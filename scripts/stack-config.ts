@@ -52,10 +52,11 @@ export function listStacks(root = ROOT): string[] {
         .sort();
 }
 
-export function loadStackConfig(stack: string, root = ROOT): LoadedStack {
+/** Loads a stack's config; `configFile` reads another file instead, like `pulumi up --config-file`. */
+export function loadStackConfig(stack: string, root = ROOT, configFile?: string): LoadedStack {
     const projectFile = parseYamlFile(path.join(root, "Pulumi.yaml"), root);
     const project: string = projectFile.name;
-    const file = path.join(root, projectFile.stackConfigDir ?? ".", `Pulumi.${stack}.yaml`);
+    const file = configFile ?? path.join(root, projectFile.stackConfigDir ?? ".", `Pulumi.${stack}.yaml`);
     if (!fs.existsSync(file)) {
         throw new Error(`no stack "${stack}": ${path.relative(root, file)} does not exist (stacks: ${listStacks(root).join(", ")})`);
     }

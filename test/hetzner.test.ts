@@ -213,7 +213,7 @@ describe("pure validation", () => {
         ["unknown protocol", { ...base, rules: [{ description: "x", protocol: "sctp" as any, port: 1, sources: ["203.0.113.7"] }] }, 'rules[0].protocol: "sctp" is not supported; use "tcp", "udp" or "icmp"'],
         ["rule sources invalid", { ...base, rules: [{ description: "x", port: 1, sources: ["203.0.113.300"] }] }, 'rules[0].sources[0]: "203.0.113.300" is not a valid IP address or CIDR block'],
         ["rule opening a Cloudflare port to the world", { ...base, rules: [{ description: "x", port: "400-500", sources: ["0.0.0.0/0"] }] }, 'rules[0].sources: rules[0] ("x", tcp 400-500) would admit all of IPv4 to port 443, which only Cloudflare may reach'],
-        ["long description", { ...base, rules: [{ description: "x".repeat(201), port: 1, sources: ["203.0.113.7"] }] }, "rules[0].description: is 201 characters long; shorten it to at most 200"],
+        ["long description", { ...base, rules: [{ description: "x".repeat(129), port: 1, sources: ["203.0.113.7"] }] }, "is 129 bytes in UTF-8 (129 characters); a description may take at most 128 bytes"],
         ["allowPing not boolean", { ...base, allowPing: "yes" as any }, 'allowPing: "yes" must be true or false'],
     ])("%s", (_name, args, message) => {
         expect(() => validatePolicy(args)).toThrow(message);
