@@ -385,3 +385,51 @@ describe("canonicalCidr", () => {
         );
     });
 });
+
+// Issue 19: the answer's odd shapes, against a real server on 127.0.0.1.
+describe("fetchCloudflareRanges: odd answer shapes (issue 19)", () => {
+    test.each([300, 304, 305, 306, 201, 203, 204, 206])("HTTP %d, even with a same-host Location and a valid body, is rejected and not followed", async (status) => {
+        const s = await serve({ status, json: sampleAnswer(), headers: { location: "/client/v4/ips/" } }, { json: sampleAnswer() });
+        await expect(fetchCloudflareRanges({ url: s.url, ...fast })).rejects.toThrow(`Cloudflare IP ranges from ${s.url} rejected: HTTP ${status} is neither an answer (200) nor a redirect`);
+        expect(s.requests).toEqual(["/client/v4/ips"]);
+    });
+
+    test.each([301, 302, 303, 307, 308])("HTTP %d to the same host is a redirect, followed", async (status) => {
+        const s = await serve({ status, headers: { location: "/client/v4/ips/" } }, { json: sampleAnswer() });
+        await expect(fetchCloudflareRanges({ url: s.url, ...fast })).resolves.toMatchObject({ ipv4: SAMPLE_V4 });
+        expect(s.requests).toEqual(["/client/v4/ips", "/client/v4/ips/"]);
+    });
+
+    test("property: success true with any non-empty errors list is rejected, live and as a saved answer", async () => {
+        const { validateHandedInRanges } = await import("../components");
+        await fc.assert(
+            fc.asyncProperty(fc.array(fc.oneof(fc.record({ code: fc.integer(), message: fc.string() }), fc.string(), fc.integer()), { minLength: 1, maxLength: 3 }), async (errors) => {
+                clearCloudflareRangesCache();
+                const answer = { ...sampleAnswer(), success: true, errors };
+                const s = await serve({ json: answer });
+                await expect(fetchCloudflareRanges({ url: s.url, ...fast })).rejects.toThrow(`rejected: success is true but errors lists ${errors.length} error(s); errors: `);
+                expect(() => validateHandedInRanges(answer)).toThrow(`cloudflare.ranges.success is true but cloudflare.ranges.errors lists ${errors.length} error(s)`);
+            }),
+            { numRuns: 15 },
+        );
+    });
+
+    test("errors that are not a list are rejected; an empty or absent list is fine", async () => {
+        for (const errors of ["boom", { code: 1 }, 0]) {
+            const s = await serve({ json: { ...sampleAnswer(), errors } });
+            clearCloudflareRangesCache();
+            await expect(fetchCloudflareRanges({ url: s.url, ...fast })).rejects.toThrow("rejected: errors is not a list");
+        }
+        for (const errors of [[], undefined, null]) {
+            const s = await serve({ json: { ...sampleAnswer(), errors } });
+            clearCloudflareRangesCache();
+            await expect(fetchCloudflareRanges({ url: s.url, ...fast })).resolves.toMatchObject({ ipv6: SAMPLE_V6 });
+        }
+    });
+
+    test("an answer's text quoted in the error is escaped", async () => {
+        const s = await serve({ json: { ...sampleAnswer(), success: false, errors: [{ message: "down\u2028\u202e" }] } });
+        const e = await fetchCloudflareRanges({ url: s.url, ...fast }).catch((x: Error) => x);
+        expect((e as Error).message).toContain('errors: [{"message":"down\\u2028\\u202e"}]');
+    });
+});
