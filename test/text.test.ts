@@ -34,7 +34,6 @@ import {
     renderPolicy,
     splitRules,
     toHetznerApplyTos,
-    toHetznerRules,
     truncateUtf8,
     validateDigitalOceanPlacement,
     validateEdge,
