@@ -169,7 +169,7 @@ describe("terminal output is inert: the real plan, nftables and audit commands",
 
     test("plan: a stack whose description carries ESC sequences prints no ESC byte; the error shows them as \\x1b", async () => {
         const r = await cli("plan", "--stack", "esc", "--config-file", stackFile("esc", [{ description: REWRITE, port: 9000, sources: ["0.0.0.0/0"] }]), "--ranges-file", SAMPLE_ANSWER_PATH);
-        expect(r.code).toBe(1);
+        expect(r.code).toBe(2);
         expect(r.stdout).toBe("");
         expect(r.stdout + r.stderr).not.toContain(ESC);
         noRaw(r);
@@ -183,7 +183,7 @@ describe("terminal output is inert: the real plan, nftables and audit commands",
             ),
         );
         for (const r of results) {
-            expect(r.code).toBe(1);
+            expect(r.code).toBe(2);
             noRaw(r);
             expect(r.stderr).toMatch(/contains U\+[0-9A-F]{4} /);
         }
@@ -211,7 +211,7 @@ describe("terminal output is inert: the real plan, nftables and audit commands",
 
     test("nftables: a value quoted in an error is escaped; the printed ruleset holds only printable text, tabs and line feeds", async () => {
         const bad = await cli("nftables", "--stack", "hetzner-dashboard", "--ranges-file", path.join(tmp, "nope\x1b[2K.json"));
-        expect(bad.code).toBe(1);
+        expect(bad.code).toBe(2);
         noRaw(bad);
         expect(bad.stderr).toContain("nope\\x1b[2K.json does not exist");
         const good = await cli("nftables", "--stack", "hetzner-dashboard", "--ranges-file", SAMPLE_ANSWER_PATH);
