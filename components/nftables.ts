@@ -164,7 +164,7 @@ export function formatNftRuleset(model: NftRuleset, header = "cloudflare-origin-
     ];
     const lines: string[] = [
         "#!/usr/sbin/nft -f",
-        `# ${header}: generated, do not edit by hand.`,
+        `# ${escapeText(header)}: generated, do not edit by hand.`, // one line, whatever the caller passed
         "# Loading it replaces the contents of this table only, in one transaction, keeping its",
         "# base chains and sets (no moment without rules, no set empty to packets); other tables",
         "# (Docker's, the distribution's) are left alone.",

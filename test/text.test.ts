@@ -296,8 +296,9 @@ describe("nftComment: the one way text enters the ruleset", () => {
     test("a hand-built model with injected comments renders one line per rule, nothing else", () => {
         for (const [payload] of PAYLOADS) {
             const text = formatNftRuleset({ sets: [{ name: "ssh_v4", family: 4, elements: ["203.0.113.10/32"] }], rules: [{ comment: payload, protocol: "tcp", port: "22", family: 4, set: "ssh_v4" }] });
-            const lines = text.split("\n").filter((l) => l.includes("comment"));
+            const lines = text.split("\n").filter((l) => l.includes("@ssh_v4"));
             expect(lines).toHaveLength(2); // the input and the published chain
+            expect(text.split("\n").filter((l) => l.includes("Dashboard"))).toEqual(payload.startsWith("Dashboard") ? lines : []);
             for (const l of lines) expect(l).toMatch(/ comment "[^"\n]*"$/);
             inertText(text.replace(/[\t\n]/g, ""));
         }
