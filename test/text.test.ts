@@ -45,12 +45,44 @@ import {
 // ---------------------------------------------------------------- the characters
 /** Every kind of character we refuse, with its U+ name: C0, DEL, C1, separators, bidi and other format characters, a lone surrogate. */
 export const UNPRINTABLE: readonly string[] = [
-    "\x00", "\x07", "\x08", "\t", "\n", "\x0b", "\x0c", "\r", "\x1b", "\x1f", "\x7f",
-    "\x80", "\x85", "\x9b", "\x9f",
-    "\u2028", "\u2029",
-    "\u061c", "\u200b", "\u200c", "\u200d", "\u200e", "\u200f", "\u202a", "\u202b", "\u202c", "\u202d", "\u202e",
-    "\u2060", "\u2066", "\u2067", "\u2068", "\u2069", "\ufeff", "\u{e0001}", "\u{e0041}",
-    "\ud800", "\udfff",
+    "\x00",
+    "\x07",
+    "\x08",
+    "\t",
+    "\n",
+    "\x0b",
+    "\x0c",
+    "\r",
+    "\x1b",
+    "\x1f",
+    "\x7f",
+    "\x80",
+    "\x85",
+    "\x9b",
+    "\x9f",
+    "\u2028",
+    "\u2029",
+    "\u061c",
+    "\u200b",
+    "\u200c",
+    "\u200d",
+    "\u200e",
+    "\u200f",
+    "\u202a",
+    "\u202b",
+    "\u202c",
+    "\u202d",
+    "\u202e",
+    "\u2060",
+    "\u2066",
+    "\u2067",
+    "\u2068",
+    "\u2069",
+    "\ufeff",
+    "\u{e0001}",
+    "\u{e0041}",
+    "\ud800",
+    "\udfff",
 ];
 const uName = (ch: string) => `U+${ch.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}`;
 const unprintable = fc.constantFrom(...UNPRINTABLE);
@@ -193,7 +225,12 @@ describe("names, labels, selectors, hostnames, SSH hosts and users", () => {
         ["Hetzner label selector", (b) => toHetznerApplyTos({ labelSelectors: [`app=web${b}`] }), (b) => stack({ applyTo: { labelSelectors: [`app=web${b}`] } }), "firewalls.web.applyTo.labelSelectors[0]: "],
         ["DigitalOcean firewall name", (b) => validateDigitalOceanPlacement({}, `api${b}`), (b) => ({ firewalls: { api: { provider: "digitalocean", ssh: { sources: ["203.0.113.10"] }, firewallName: `api${b}` } } }), "firewalls.api.firewallName: "],
         ["DigitalOcean tag", (b) => validateDigitalOceanPlacement({ tags: [`api${b}`] }, "api"), (b) => ({ firewalls: { api: { provider: "digitalocean", ssh: { sources: ["203.0.113.10"] }, tags: [`api${b}`] } } }), "firewalls.api.tags[0]: "],
-        ["edge hostname", (b) => validateEdge({ zoneId: "0123456789abcdef0123456789abcdef", records: { [`www${b}.example.com`]: { ipv4: "203.0.113.20" } } }), (b) => stack({ edge: { zoneId: "0123456789abcdef0123456789abcdef", records: { [`www${b}.example.com`]: { ipv4: "203.0.113.20" } } } }), "firewalls.web.edge.records: "],
+        [
+            "edge hostname",
+            (b) => validateEdge({ zoneId: "0123456789abcdef0123456789abcdef", records: { [`www${b}.example.com`]: { ipv4: "203.0.113.20" } } }),
+            (b) => stack({ edge: { zoneId: "0123456789abcdef0123456789abcdef", records: { [`www${b}.example.com`]: { ipv4: "203.0.113.20" } } } }),
+            "firewalls.web.edge.records: ",
+        ],
         ["SSH host", (b) => validateSshDelivery({ connection: { host: `203.0.113.30${b}` } }), (b) => stack({ hostFirewall: { overSsh: { hosts: [`203.0.113.30${b}`] } } }), "firewalls.web.hostFirewall.overSsh.hosts[0]: "],
         ["SSH host name", (b) => validateSshDelivery({ connection: { host: `web1${b}.example.com` } }), (b) => stack({ hostFirewall: { overSsh: { hosts: [`web1${b}.example.com`] } } }), "firewalls.web.hostFirewall.overSsh.hosts[0]: "],
         ["SSH user", (b) => validateSshDelivery({ connection: { host: "203.0.113.30", user: `deploy${b}` } }), (b) => stack({ hostFirewall: { overSsh: { hosts: ["203.0.113.30"], user: `deploy${b}` } } }), "firewalls.web.hostFirewall.overSsh.user: "],
@@ -253,14 +290,21 @@ describe("escapeText", () => {
 describe("nftComment: the one way text enters the ruleset", () => {
     test("property: any text becomes one nft quoted string of at most 128 bytes, cut at a character boundary", () => {
         fc.assert(
-            fc.property(fc.oneof(fc.string({ unit: "binary", maxLength: 200 }), printable(200), injected.map((i) => i.text)), (text) => {
-                const q = nftComment(text);
-                expect(q).toMatch(/^"[^"]*"$/s); // nft's scanner: quotedstring \"[^"]*\" (src/scanner.l), no escapes
-                const inner = q.slice(1, -1);
-                expect(Buffer.byteLength(inner)).toBeLessThanOrEqual(128);
-                inertText(inner);
-                expect(Buffer.from(inner, "utf8").toString("utf8")).toBe(inner); // no broken character
-            }),
+            fc.property(
+                fc.oneof(
+                    fc.string({ unit: "binary", maxLength: 200 }),
+                    printable(200),
+                    injected.map((i) => i.text),
+                ),
+                (text) => {
+                    const q = nftComment(text);
+                    expect(q).toMatch(/^"[^"]*"$/s); // nft's scanner: quotedstring \"[^"]*\" (src/scanner.l), no escapes
+                    const inner = q.slice(1, -1);
+                    expect(Buffer.byteLength(inner)).toBeLessThanOrEqual(128);
+                    inertText(inner);
+                    expect(Buffer.from(inner, "utf8").toString("utf8")).toBe(inner); // no broken character
+                },
+            ),
             { numRuns: 500 },
         );
     });
@@ -331,7 +375,10 @@ describe("cloud-init user data: built from the yaml document model, parsed back"
             expect(Object.keys(doc)).toEqual(["package_update", "packages", "write_files", "runcmd"]);
             expect(doc.package_update).toBe(true);
             expect(doc.packages).toEqual(["nftables"]);
-            expect(doc.runcmd).toEqual([["systemctl", "daemon-reload"], ["systemctl", "enable", "--now", "cloudflare-origin-firewall.service"]]);
+            expect(doc.runcmd).toEqual([
+                ["systemctl", "daemon-reload"],
+                ["systemctl", "enable", "--now", "cloudflare-origin-firewall.service"],
+            ]);
             for (const f of doc.write_files) expect(Object.keys(f).sort()).toEqual(f.encoding ? ["content", "encoding", "path", "permissions"] : ["content", "path", "permissions"]);
             expect(filesOf(doc)).toEqual([
                 // As UTF-8: only a lone surrogate (not text at all) differs, as U+FFFD.
