@@ -13,7 +13,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { canonicalCidrList, CloudflareRanges } from "../components";
+import { canonicalCidrList, CloudflareRanges, escapeText } from "../components";
 import { EXIT, parseCli, runCli, valueFlags } from "./cli";
 import { loadRanges, readRangesFile, userPath } from "./ranges";
 
@@ -77,7 +77,7 @@ async function main(): Promise<number> {
         try {
             previous = readRangesFile(kept);
         } catch (e) {
-            process.stderr.write(`the kept answer is unusable and is replaced: ${(e as Error).message}\n`);
+            process.stderr.write(`${escapeText(`the kept answer is unusable and is replaced: ${(e as Error).message}`)}\n`);
         }
     }
     const report = rangesReport(previous, current);
