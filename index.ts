@@ -8,6 +8,7 @@
 // this program never reads or logs them.
 import * as pulumi from "@pulumi/pulumi";
 import {
+    admittedSet,
     checkFirewallsPerServer,
     checkLockout,
     checkOriginPullRotation,
@@ -20,7 +21,6 @@ import {
     LockoutError,
     lockoutGuardMode,
     originPullGenerations,
-    renderPolicy,
     resolvePolicyNames,
     HetznerOriginFirewall,
     hostFirewallCloudInit,
@@ -84,7 +84,7 @@ export = async () => {
         } catch (e) {
             throw new Error(`firewalls.${name}.${(e as Error).message} (after resolving DNS names)`);
         }
-        const verdict = checkLockout(name, renderPolicy(policy, ranges), policy.ssh.port, deployer.addresses, guard, "problem" in deployer ? deployer.problem : undefined);
+        const verdict = checkLockout(name, admittedSet(policy, ranges), deployer.addresses, guard, "problem" in deployer ? deployer.problem : undefined);
         if (verdict.level === "error") throw new LockoutError(verdict.message);
         if (verdict.level === "warn" || verdict.level === "unchecked") pulumi.log.warn(verdict.message);
     }

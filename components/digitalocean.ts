@@ -88,11 +88,11 @@ export function validateEgress(egress: DigitalOceanOriginFirewallArgs["egress"])
     if (rules.length === 0 && egress !== "deny-all") {
         throw new PolicyError(`egress: [] would block all outbound traffic on DigitalOcean; write "deny-all" if that is intended, or omit egress to allow all`);
     }
-    return rules.map((r, i) => {
+    return rules.map((r, i): PolicyRule => {
         const at = `egress[${i}]`;
         const { protocol, port } = validateTraffic(r, at);
         const sources = validateSources(r.destinations, `${at}.destinations`).map((c) => c.text);
-        return { description: `egress ${i}`, protocol, port, sources };
+        return { kind: "egress", index: i, description: `egress ${i}`, protocol, ...(port === undefined ? {} : { port }), sources };
     });
 }
 

@@ -4,7 +4,7 @@
  * Pure: the addresses are learned elsewhere (trace.ts) and handed in.
  */
 import { toCidr } from "./cidr";
-import { PolicyRule, rulesAdmitting } from "./policy";
+import { AdmittedSet, admittingContributions } from "./policy";
 
 /** error: stop the deployment; warn: log and go on; off: do not check. */
 export type LockoutGuardMode = "error" | "warn" | "off";
@@ -30,11 +30,13 @@ export function lockoutGuardMode(configured: LockoutGuardMode | undefined, env: 
 }
 
 /**
- * Checks the deployer's addresses against the SSH rule(s) of the rendered policy.
+ * Checks the deployer's addresses against what the admitted set lets reach the SSH
+ * port (the union of every rule there, not only the SSH rule).
  * Locked out means no learned address is admitted; an address of the other family
  * that is not admitted only warns (you still get in over the one that is).
  */
-export function checkLockout(firewall: string, rules: readonly PolicyRule[], sshPort: number, deployers: readonly string[], mode: LockoutGuardMode, detectionProblem?: string): LockoutVerdict {
+export function checkLockout(firewall: string, admitted: AdmittedSet, deployers: readonly string[], mode: LockoutGuardMode, detectionProblem?: string): LockoutVerdict {
+    const sshPort = admitted.sshPort;
     if (mode === "off") return { level: "ok", message: "lockout guard is off" };
     if (deployers.length === 0) {
         return {
@@ -42,7 +44,7 @@ export function checkLockout(firewall: string, rules: readonly PolicyRule[], ssh
             message: `lockout guard: ${detectionProblem ?? "could not learn this machine's public address"}; SSH access to firewall ${firewall} was NOT checked`,
         };
     }
-    const refused = deployers.filter((a) => rulesAdmitting(rules, "tcp", sshPort, toCidr(a)).length === 0);
+    const refused = deployers.filter((a) => admittingContributions(admitted, "tcp", sshPort, toCidr(a)).length === 0);
     if (refused.length === 0) return { level: "ok", message: `lockout guard: ${deployers.join(" and ")} may reach SSH (tcp ${sshPort}) through firewall ${firewall}` };
     if (refused.length < deployers.length) {
         return {

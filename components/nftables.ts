@@ -1,7 +1,7 @@
 /**
  * The host firewall: the same validated policy and Cloudflare ranges, rendered as
  * one nftables table of ours (family inet). Pure: no I/O. The model is built first
- * (sets and rules, from `renderPolicy`, so the admitted set is the providers'), then
+ * (sets and rules, from the rules of `admittedSet`, the ones every provider gets), then
  * written out as text ready for `nft -f`; the same input gives the same bytes.
  *
  * Docker publishes ports by DNAT in prerouting, so those connections never reach an
@@ -12,7 +12,7 @@
  */
 import { Cidr, mergeCidrs, toCidr } from "./cidr";
 import type { CloudflareRanges } from "./cloudflare";
-import { PolicyError, PolicyRule, renderPolicy, ValidatedPolicy } from "./policy";
+import { admittedSet, PolicyError, PolicyRule, ValidatedPolicy } from "./policy";
 import { escapeText, MAX_DESCRIPTION_BYTES, truncateUtf8 } from "./text";
 
 /** The longest comment nft accepts, in bytes (nftables src/parser_bison.y, libnftnl `NFTNL_UDATA_COMMENT_MAXLEN`). */
@@ -46,24 +46,29 @@ export interface NftRuleset {
     rules: NftRule[];
 }
 
-function setBaseName(rule: PolicyRule, index: number, sshPort: number): string {
-    if (/from Cloudflare only$/.test(rule.description)) return "cloudflare";
-    if (index === 0 && rule.port === String(sshPort)) return "ssh";
-    if (rule.protocol === "icmp" && /^ICMP \(ping\)/.test(rule.description)) return "ping";
-    return `rule${index}`;
+/**
+ * The name of the set holding a rule's sources of one family, from the rule's kind
+ * and position only (never its description, which is only a comment): ssh_v4,
+ * cloudflare_v6, rule3_v4 (rules[3]), ping_v4.
+ */
+export function nftSetName(rule: Pick<PolicyRule, "kind" | "index">, family: 4 | 6): string {
+    const base = rule.kind === "extra" ? `rule${rule.index}` : rule.kind === "cloudflare" || rule.kind === "ssh" || rule.kind === "ping" ? rule.kind : undefined;
+    if (base === undefined) throw new Error(`nftables: a ${rule.kind} rule has no place in the host's inbound ruleset`);
+    return `${base}_v${family}`;
 }
 
 /**
- * Builds the host model: one set per distinct source list and family (shared by
- * the rules that use it, e.g. the Cloudflare ranges on 80 and 443), one rule per
- * policy rule and family.
+ * Builds the host model from the admitted set's rules (the ones every provider
+ * gets): one set per distinct source list and family (shared by the rules that use
+ * it, e.g. the Cloudflare ranges on 80 and 443), one rule per policy rule and
+ * family. Set names are unique: a name is never given to two different lists.
  */
 export function buildNftRuleset(policy: ValidatedPolicy, ranges: CloudflareRanges): NftRuleset {
     const sets: NftSet[] = [];
     const byContent = new Map<string, string>();
+    const contentOf = new Map<string, string>();
     const rules: NftRule[] = [];
-    const rendered = renderPolicy(policy, ranges);
-    rendered.forEach((rule, index) => {
+    for (const rule of admittedSet(policy, ranges).rules) {
         const parsed = rule.sources.map(toCidr);
         for (const family of [4, 6] as const) {
             const elements = mergeCidrs(parsed.filter((c: Cidr) => c.family === family)).map((c) => c.text);
@@ -71,15 +76,17 @@ export function buildNftRuleset(policy: ValidatedPolicy, ranges: CloudflareRange
             const key = `${family} ${elements.join(",")}`;
             let name = byContent.get(key);
             if (!name) {
-                name = `${setBaseName(rule, index, policy.ssh.port)}_v${family}`;
+                name = nftSetName(rule, family);
+                if (contentOf.has(name)) throw new Error(`nftables: set name ${name} would hold two different source lists`);
+                contentOf.set(name, key);
                 byContent.set(key, name);
                 sets.push({ name, family, elements });
             }
-            // renderPolicy puts the allowPing rule last.
-            const ping = policy.allowPing && index === rendered.length - 1;
+            // The allowPing rule, by its kind (an extra icmp rule is not it).
+            const ping = rule.kind === "ping";
             rules.push({ comment: rule.description, protocol: rule.protocol, port: rule.port, family, set: name, ...(ping ? { ping } : {}) });
         }
-    });
+    }
     return { sets, rules };
 }
 

@@ -4,7 +4,7 @@
  * files only translate `PolicyRule`s into their own resource inputs.
  */
 import type * as pulumi from "@pulumi/pulumi";
-import { Cidr, cidrContains, CidrError, coverage, describeCoverage, isBroad, toCidr, uniqueSorted, userCidr } from "./cidr";
+import { Cidr, cidrContains, CidrError, coverage, describeCoverage, isBroad, mergeCidrs, toCidr, uniqueSorted, userCidr } from "./cidr";
 import type { CloudflareAnswer, CloudflareRanges } from "./cloudflare";
 import { isHostnameSource } from "./names";
 import { descriptionProblem, MAX_DESCRIPTION_BYTES, showText } from "./text";
@@ -64,11 +64,23 @@ export interface OriginPolicyArgs {
 
 export type Protocol = "tcp" | "udp" | "icmp";
 
+/**
+ * What put a rule there, set by the policy itself: the SSH rule, a Cloudflare
+ * port, one of the extra `rules`, `allowPing`, (DigitalOcean) an egress rule, or
+ * "foreign": a rule read from a firewall this package did not render (the policy pack).
+ * Meaning travels here, never in the description, which is only ever a comment.
+ */
+export type RuleKind = "ssh" | "cloudflare" | "extra" | "ping" | "egress" | "foreign";
+
 /** One inbound rule in provider-neutral form. */
 export interface PolicyRule {
+    /** What put the rule there (see `RuleKind`). */
+    kind: RuleKind;
+    /** Position among the rules of its kind: `rules[index]` for "extra", `cloudflarePorts[index]` for "cloudflare", `egress[index]`; 0 otherwise. */
+    index: number;
     /**
      * Printable text, non-empty, at most `MAX_DESCRIPTION_BYTES` (128) bytes of UTF-8
-     * before any " (part i of n)" suffix (see components/text.ts).
+     * before any " (part i of n)" suffix (see components/text.ts). Only ever a comment.
      */
     description: string;
     protocol: Protocol;
@@ -80,7 +92,7 @@ export interface PolicyRule {
 
 /** A policy that passed validation; Cloudflare ranges are applied by `renderPolicy`. */
 export interface ValidatedPolicy {
-    ssh: { port: number; sources: string[] };
+    ssh: { port: number; sources: string[]; allowFromAnywhere: boolean };
     cloudflarePorts: number[];
     rules: PolicyRule[];
     allowPing: boolean;
@@ -195,56 +207,6 @@ export function portInSpec(port: number, spec: string | undefined): boolean {
     return low <= port && port <= high;
 }
 
-/** What the exposure rules need to know about the policy around one rule. */
-export interface ExposureContext {
-    sshPort: number;
-    cloudflarePorts: readonly number[];
-    allowFromAnywhere: boolean;
-}
-
-/** One rule as the exposure check sees it. */
-export interface ExposedRule {
-    /** The field to name in an error, e.g. "rules[2].sources". */
-    at: string;
-    /** The rule in words, for messages. */
-    what: string;
-    protocol: Protocol;
-    port?: string;
-    sources: readonly Cidr[];
-}
-
-/**
- * The one place that decides whether a rule exposes too much. Exposure is a
- * question of coverage, not of spelling: the sources are merged and counted
- * together, so two /1s or 256 /16s are as broad as /0, on any protocol.
- * - A port only Cloudflare may reach (tcp or udp, alone or inside a range), from
- *   a broad set: an error.
- * - The SSH port from a broad set: an error unless `ssh.allowFromAnywhere`, then a warning.
- * - Anything else from a broad set: a warning.
- */
-export function checkExposure(rule: ExposedRule, ctx: ExposureContext, warnings: string[]): void {
-    const cov = coverage(rule.sources);
-    if (!isBroad(cov)) return;
-    const amount = describeCoverage(cov);
-    const cf = ctx.cloudflarePorts.find((p) => portInSpec(p, rule.port));
-    if (cf !== undefined) {
-        throw new PolicyError(
-            `${rule.at}: ${rule.what} would admit ${amount} to port ${cf}, which only Cloudflare may reach (on any protocol: udp ${cf} is a direct QUIC path); ` +
-                `list a few specific trusted addresses, or remove ${cf} from cloudflare.ports`,
-        );
-    }
-    if (portInSpec(ctx.sshPort, rule.port)) {
-        if (!ctx.allowFromAnywhere) {
-            throw new PolicyError(
-                `${rule.at}: ${rule.what} would admit ${amount} to the SSH port ${ctx.sshPort}; list trusted addresses instead, or set ssh.allowFromAnywhere: true if that is really intended`,
-            );
-        }
-        warnings.push(`${rule.what} admits ${amount} to the SSH port ${ctx.sshPort}, because ssh.allowFromAnywhere is true`);
-        return;
-    }
-    warnings.push(`${rule.what} admits ${amount}`);
-}
-
 /**
  * How DNS names among the sources are treated: "error" (they must have been
  * resolved) or "defer" (config validation before resolution: names are accepted
@@ -258,7 +220,6 @@ export type NamesMode = "error" | "defer";
  */
 export function validatePolicy(args: OriginPolicyArgs, names: NamesMode = "error"): ValidatedPolicy {
     if (typeof args !== "object" || args === null) throw new PolicyError("args: expected an object with at least `ssh`");
-    const warnings: string[] = [];
     if (typeof args.ssh !== "object" || args.ssh === null) {
         throw new PolicyError(`ssh: ${show(args.ssh)} is missing; give ssh.sources, the addresses allowed to reach SSH, so you cannot be locked out`);
     }
@@ -273,9 +234,6 @@ export function validatePolicy(args: OriginPolicyArgs, names: NamesMode = "error
         throw new PolicyError(`cloudflare.ports: ${sshPort} is also the SSH port; Cloudflare does not carry SSH, remove it from one of them`);
     }
 
-    const exposure = { sshPort, cloudflarePorts, allowFromAnywhere: args.ssh.allowFromAnywhere === true };
-    checkExposure({ at: "ssh.sources", what: `SSH (tcp ${sshPort})`, protocol: "tcp", port: String(sshPort), sources: sshSources }, exposure, warnings);
-
     const extra = args.rules ?? [];
     if (!Array.isArray(extra)) throw new PolicyError(`rules: ${show(extra)} must be a list of rules`);
     const rules = extra.map((rule, i): PolicyRule => {
@@ -284,20 +242,27 @@ export function validatePolicy(args: OriginPolicyArgs, names: NamesMode = "error
         const description = validateDescription(rule.description, `${at}.description`);
         const { protocol, port } = validateTraffic(rule, at);
         const sources = validateSources(rule.sources, `${at}.sources`, names);
-        checkExposure({ at: `${at}.sources`, what: `${at} ("${description}", ${protocol}${port ? ` ${port}` : ""})`, protocol, port, sources }, exposure, warnings);
-        return { description, protocol, port, sources: sources.map((c) => c.text) };
+        return { kind: "extra", index: i, description, protocol, ...(port === undefined ? {} : { port }), sources: sources.map((c) => c.text) };
     });
 
     if (args.allowPing !== undefined && typeof args.allowPing !== "boolean") {
         throw new PolicyError(`allowPing: ${show(args.allowPing)} must be true or false`);
     }
-    return {
-        ssh: { port: sshPort, sources: sshSources.map((c) => c.text) },
+    if (args.ssh.allowFromAnywhere !== undefined && typeof args.ssh.allowFromAnywhere !== "boolean") {
+        throw new PolicyError(`ssh.allowFromAnywhere: ${show(args.ssh.allowFromAnywhere)} must be true or false`);
+    }
+    const policy: ValidatedPolicy = {
+        ssh: { port: sshPort, sources: sshSources.map((c) => c.text), allowFromAnywhere: args.ssh.allowFromAnywhere === true },
         cloudflarePorts,
         rules,
         allowPing: args.allowPing === true,
-        warnings,
+        warnings: [],
     };
+    // Exposure is judged on what each (protocol, port) admits from all rules together.
+    const { errors, warnings } = judgeExposure(admittedSet(policy));
+    if (errors.length > 0) throw new PolicyError(errors[0]);
+    policy.warnings.push(...warnings);
+    return policy;
 }
 
 function describePort(port: number): string {
@@ -317,17 +282,20 @@ export function cloudflareSourcesOf(ranges: CloudflareRanges): string[] {
 /**
  * Renders a validated policy and validated Cloudflare ranges into inbound rules:
  * SSH first, then each Cloudflare port, the extra rules in their given order, and
- * ICMP last. The same input always gives the same output.
+ * ICMP last. Each rule carries its kind. The same input always gives the same output.
  */
 export function renderPolicy(policy: ValidatedPolicy, ranges: CloudflareRanges): PolicyRule[] {
-    const cloudflareSources = cloudflareSourcesOf(ranges);
+    return renderRules(policy, cloudflareSourcesOf(ranges));
+}
+
+function renderRules(policy: ValidatedPolicy, cloudflareSources: string[]): PolicyRule[] {
     return [
-        { description: `SSH (${policy.ssh.port}) from trusted sources`, protocol: "tcp", port: String(policy.ssh.port), sources: policy.ssh.sources },
+        { kind: "ssh", index: 0, description: `SSH (${policy.ssh.port}) from trusted sources`, protocol: "tcp", port: String(policy.ssh.port), sources: policy.ssh.sources },
         ...policy.cloudflarePorts.map(
-            (p): PolicyRule => ({ description: `${describePort(p)} from Cloudflare only`, protocol: "tcp", port: String(p), sources: cloudflareSources }),
+            (p, index): PolicyRule => ({ kind: "cloudflare", index, description: `${describePort(p)} from Cloudflare only`, protocol: "tcp", port: String(p), sources: cloudflareSources }),
         ),
         ...policy.rules,
-        ...(policy.allowPing ? [{ description: "ICMP (ping) from anywhere", protocol: "icmp", sources: [...WORLD] } as PolicyRule] : []),
+        ...(policy.allowPing ? [{ kind: "ping", index: 0, description: "ICMP (ping) from anywhere", protocol: "icmp", sources: [...WORLD] } as PolicyRule] : []),
     ];
 }
 
@@ -355,21 +323,215 @@ export function checkRuleCount(count: number, max: number, provider: string, hin
     }
 }
 
+// ------------------------------------------------------------------ the admitted set
+
+/** One rule's share of what an admitted (protocol, port interval) lets in. */
+export interface Contribution {
+    /** The rendered rule, with its kind. */
+    rule: PolicyRule;
+    /** Its sources, parsed. */
+    sources: readonly Cidr[];
+}
+
+/** What one protocol and port interval admits: every rule reaching it, and their union. */
+export interface AdmittedEntry {
+    protocol: Protocol;
+    /** Inclusive port interval; undefined for icmp. No rule starts or ends strictly inside it. */
+    ports?: readonly [number, number];
+    /** The rules that reach every port of the interval, in policy order. */
+    contributions: readonly Contribution[];
+    /** The union of their sources: merged (no block inside another), sorted. */
+    sources: readonly Cidr[];
+}
+
 /**
- * The one place that answers "does the policy let this address reach this port?":
- * the rendered rules (the same ones every provider and the host firewall get) that
- * admit `address` on `protocol`/`port`. Empty when none does. Used by the audit and
- * the lockout guard.
+ * The unit of judgement: for every (protocol, port) the server admits, the merged
+ * set of sources that reach it, whichever rules put them there. Exposure checks,
+ * the lockout guard, the audit, the plan summary and the host ruleset all read
+ * this one object (see `admittedSet`).
  */
-export function rulesAdmitting(rules: readonly PolicyRule[], protocol: Protocol, port: number | undefined, address: Cidr): PolicyRule[] {
-    return rulesOnPort(rules, protocol, port).filter((r) => r.sources.some((s) => cidrContainsText(s, address)));
+export interface AdmittedSet {
+    sshPort: number;
+    cloudflarePorts: readonly number[];
+    allowFromAnywhere: boolean;
+    /**
+     * False when computed without the Cloudflare ranges (policy validation): the
+     * Cloudflare rules then contribute no sources.
+     */
+    withCloudflareRanges: boolean;
+    /** The rendered rules it was computed from: exactly what every provider and the host get. */
+    rules: readonly PolicyRule[];
+    /** Disjoint entries, sorted by protocol (tcp, udp, icmp) and port; only those that admit something. */
+    entries: readonly AdmittedEntry[];
 }
 
-/** The rendered rules that cover `protocol`/`port`, whoever they admit. */
-export function rulesOnPort(rules: readonly PolicyRule[], protocol: Protocol, port: number | undefined): PolicyRule[] {
-    return rules.filter((r) => r.protocol === protocol && (protocol === "icmp" || (port !== undefined && portInSpec(port, r.port))));
+const PROTOCOLS: readonly Protocol[] = ["tcp", "udp", "icmp"];
+
+/**
+ * Computes the admitted set of a validated policy: the ports of each protocol are
+ * split into disjoint intervals at the breakpoints of every rule's port spec (and
+ * at the SSH and Cloudflare ports, so each is judged alone), and each interval
+ * gets the union of the sources of the rules covering it. Without `ranges` the
+ * Cloudflare rules contribute nothing (used to validate a policy before the
+ * ranges are known; Cloudflare's sources are never judged as exposure).
+ */
+export function admittedSet(policy: ValidatedPolicy, ranges?: CloudflareRanges): AdmittedSet {
+    const rules = renderRules(policy, ranges ? cloudflareSourcesOf(ranges) : []);
+    return {
+        sshPort: policy.ssh.port,
+        cloudflarePorts: policy.cloudflarePorts,
+        allowFromAnywhere: policy.ssh.allowFromAnywhere,
+        withCloudflareRanges: ranges !== undefined,
+        rules,
+        entries: admittedEntries(rules, [policy.ssh.port, ...policy.cloudflarePorts]),
+    };
 }
 
-function cidrContainsText(block: string, address: Cidr): boolean {
-    return cidrContains(toCidr(block), address);
+/**
+ * The entries of an admitted set for any list of rules (also rules read from a
+ * firewall we did not render, as the policy pack does): tcp and udp ports split at
+ * every rule's breakpoints and at each port of `alone` (each judged on its own),
+ * each interval with the union of the sources of the rules covering it.
+ */
+export function admittedEntries(rules: readonly PolicyRule[], alone: readonly number[] = []): AdmittedEntry[] {
+    const parsed = rules.map((rule) => ({ rule, sources: rule.sources.map(toCidr), bounds: rule.port === undefined ? undefined : portBounds(rule.port) }));
+    const entries: AdmittedEntry[] = [];
+    const entry = (protocol: Protocol, ports: readonly [number, number] | undefined, contributions: Contribution[]) => {
+        const nonEmpty = contributions.filter((c) => c.sources.length > 0);
+        if (nonEmpty.length > 0) entries.push({ protocol, ...(ports ? { ports } : {}), contributions: nonEmpty, sources: mergeCidrs(nonEmpty.flatMap((c) => c.sources)) });
+    };
+    for (const protocol of PROTOCOLS) {
+        const mine = parsed.filter((p) => p.rule.protocol === protocol);
+        if (protocol === "icmp") {
+            entry("icmp", undefined, mine.map(({ rule, sources }) => ({ rule, sources })));
+            continue;
+        }
+        const cuts = new Set<number>(alone.flatMap((p) => [p, p + 1]));
+        for (const { bounds } of mine) cuts.add(bounds![0]).add(bounds![1] + 1);
+        const points = [...cuts].filter((p) => p >= 1 && p <= 65536).sort((a, b) => a - b);
+        for (let i = 0; i + 1 < points.length; i++) {
+            const [low, high] = [points[i], points[i + 1] - 1];
+            entry(protocol, [low, high], mine.filter((p) => p.bounds![0] <= low && high <= p.bounds![1]).map(({ rule, sources }) => ({ rule, sources })));
+        }
+    }
+    return entries;
+}
+
+/** The entry that holds `protocol`/`port` (icmp: no port), or undefined when nothing is admitted there. */
+export function admittedAt(set: Pick<AdmittedSet, "entries">, protocol: Protocol, port?: number): AdmittedEntry | undefined {
+    return set.entries.find((e) => e.protocol === protocol && (protocol === "icmp" || (port !== undefined && e.ports![0] <= port && port <= e.ports![1])));
+}
+
+/**
+ * The contributions through which `address` reaches `protocol`/`port`: empty when
+ * the policy does not admit it there. Used by the lockout guard and the audit.
+ */
+export function admittingContributions(set: Pick<AdmittedSet, "entries">, protocol: Protocol, port: number | undefined, address: Cidr): Contribution[] {
+    const e = admittedAt(set, protocol, port);
+    return e ? e.contributions.filter((c) => c.sources.some((s) => cidrContains(s, address))) : [];
+}
+
+/** "443", "8000-8100". */
+export function formatPorts(ports: readonly [number, number]): string {
+    return ports[0] === ports[1] ? String(ports[0]) : `${ports[0]}-${ports[1]}`;
+}
+
+/** The config field a rule's sources come from, for messages. */
+export function ruleField(rule: PolicyRule): string {
+    switch (rule.kind) {
+        case "ssh":
+            return "ssh.sources";
+        case "cloudflare":
+            return "cloudflare.ranges";
+        case "ping":
+            return "allowPing";
+        case "egress":
+            return `egress[${rule.index}].destinations`;
+        case "foreign":
+            return rule.description;
+        default:
+            return `rules[${rule.index}].sources`;
+    }
+}
+
+/** A rule in words, for messages: `SSH (tcp 22)`, `rules[2] ("office", tcp 440-450)`. */
+export function ruleInWords(rule: PolicyRule): string {
+    const traffic = `${rule.protocol}${rule.port === undefined ? "" : ` ${rule.port}`}`;
+    switch (rule.kind) {
+        case "ssh":
+            return `SSH (${traffic})`;
+        case "cloudflare":
+            return `Cloudflare's ranges (${traffic})`;
+        case "ping":
+            return "allowPing (icmp from anywhere)";
+        case "egress":
+            return `egress[${rule.index}] (${traffic})`;
+        case "foreign":
+            return `${rule.description} (${traffic})`;
+        default:
+            return `rules[${rule.index}] (${JSON.stringify(rule.description)}, ${traffic})`;
+    }
+}
+
+/** Contributors named one by one in a message; the rest are summed up. */
+const NAMED_CONTRIBUTORS = 16;
+
+/** Who admits a set: one rule, or the union of several, each with its share. */
+function union(contributions: readonly Contribution[]): { at: string; what: string; admit: string } {
+    if (contributions.length === 1) return { at: ruleField(contributions[0].rule), what: ruleInWords(contributions[0].rule), admit: "admits" };
+    const named = contributions.slice(0, NAMED_CONTRIBUTORS);
+    const rest = contributions.slice(NAMED_CONTRIBUTORS);
+    const parts = named.map((c) => `${ruleInWords(c.rule)} with ${describeCoverage(coverage(c.sources))}`);
+    if (rest.length > 0) parts.push(`${rest.length} more rules with ${describeCoverage(coverage(rest.flatMap((c) => c.sources)))}`);
+    return {
+        at: named.map((c) => ruleField(c.rule)).join(" + ") + (rest.length > 0 ? ` + ${rest.length} more` : ""),
+        what: `together, ${parts.slice(0, -1).join(", ")} and ${parts[parts.length - 1]}`,
+        admit: "admit",
+    };
+}
+
+/** What the exposure rules concluded: errors (the first is thrown) and warnings. */
+export interface ExposureFindings {
+    errors: string[];
+    warnings: string[];
+}
+
+/**
+ * The one place that decides whether the policy exposes too much, on the admitted
+ * set: coverage of the union of every rule reaching a (protocol, port), not the
+ * spelling of any one rule. Two /9s in two rules are a /8.
+ * - A port only Cloudflare may reach (tcp or udp), from a broad non-Cloudflare union: an error.
+ * - The SSH port from a broad union: an error unless `ssh.allowFromAnywhere`, then a warning.
+ * - Anything else from a broad union: a warning (`allowPing` is its own opt-in and not warned about).
+ */
+export function judgeExposure(set: AdmittedSet): ExposureFindings {
+    const cfErrors: string[] = [];
+    const sshErrors: string[] = [];
+    const warnings: string[] = [];
+    for (const e of set.entries) {
+        const has = (port: number) => e.ports !== undefined && e.ports[0] <= port && port <= e.ports[1];
+        const cf = set.cloudflarePorts.find(has);
+        const judged = e.contributions.filter((c) => c.rule.kind !== "cloudflare" && c.rule.kind !== "ping");
+        const cov = coverage(judged.flatMap((c) => c.sources));
+        if (!isBroad(cov)) continue;
+        const amount = describeCoverage(cov);
+        const { at, what, admit } = union(judged);
+        if (cf !== undefined) {
+            cfErrors.push(
+                `${at}: ${what} would admit ${amount} to port ${cf}, which only Cloudflare may reach (on any protocol: udp ${cf} is a direct QUIC path); ` +
+                    `list a few specific trusted addresses, or remove ${cf} from cloudflare.ports`,
+            );
+        } else if (has(set.sshPort)) {
+            if (set.allowFromAnywhere) warnings.push(`${what} ${admit} ${amount} to the SSH port ${set.sshPort}, because ssh.allowFromAnywhere is true`);
+            else {
+                sshErrors.push(
+                    `${at}: ${what} would admit ${amount} to the SSH port ${set.sshPort}${e.protocol === "tcp" ? "" : ` (${e.protocol})`}; list trusted addresses instead, or set ssh.allowFromAnywhere: true if that is really intended`,
+                );
+            }
+        } else {
+            const where = judged.length === 1 ? "" : ` on ${e.protocol}${e.ports ? ` ${formatPorts(e.ports)}` : ""}`;
+            warnings.push(`${what} ${admit} ${amount}${where}`);
+        }
+    }
+    return { errors: [...cfErrors, ...sshErrors], warnings: [...new Set(warnings)] };
 }

@@ -78,8 +78,8 @@ function labelsOf(v: unknown): Record<string, string> {
 }
 
 /** A rule read from a firewall this package did not render: its kind says so ("foreign"), never its text. */
-function rule(description: string, protocols: ("tcp" | "udp")[], port: string, sources: string[]): PolicyRule[] {
-    return sources.length === 0 ? [] : protocols.map((protocol) => ({ kind: "foreign", index: 0, description, protocol, port, sources }) as PolicyRule);
+function rule(description: string, protocols: ("tcp" | "udp")[], port: string, sources: string[], index = 0): PolicyRule[] {
+    return sources.length === 0 ? [] : protocols.map((protocol) => ({ kind: "foreign", index, description, protocol, port, sources }));
 }
 
 /** `hcloud.Firewall`: `rules[]` with `direction: "in"`, `port` ("22", "80-85", "any"), `sourceIps`. */
@@ -87,7 +87,7 @@ export function fromHetzner(props: Record<string, any>): NeutralFirewall {
     const unreadable: string[] = [];
     const rules = list(props.rules).flatMap((r: any, i) => {
         if (String(r?.direction ?? "in") !== "in") return [];
-        return rule(`rules[${i}]`, portProtocols(r.protocol), readPortSpec(r.port), readSources(list(r.sourceIps), unreadable));
+        return rule(`rules[${i}]`, portProtocols(r.protocol), readPortSpec(r.port), readSources(list(r.sourceIps), unreadable), i);
     });
     return { rules, labels: labelsOf(props.labels), unreadable };
 }
@@ -96,7 +96,7 @@ export function fromHetzner(props: Record<string, any>): NeutralFirewall {
 export function fromDigitalOcean(props: Record<string, any>): NeutralFirewall {
     const unreadable: string[] = [];
     const rules = list(props.inboundRules).flatMap((r: any, i) =>
-        rule(`inboundRules[${i}]`, portProtocols(r?.protocol), readPortSpec(r?.portRange), readSources(list(r?.sourceAddresses), unreadable)),
+        rule(`inboundRules[${i}]`, portProtocols(r?.protocol), readPortSpec(r?.portRange), readSources(list(r?.sourceAddresses), unreadable), i),
     );
     // A DigitalOcean firewall carries no labels; its `tags` select Droplets, so they are no opt-out.
     return { rules, labels: {}, unreadable };
@@ -116,7 +116,7 @@ export function fromAwsSecurityGroup(props: Record<string, any>): NeutralFirewal
     const unreadable: string[] = [];
     const rules = list(props.ingress).flatMap((r: any, i) => {
         const protocols = portProtocols(r?.protocol);
-        return rule(`ingress[${i}]`, protocols, awsPorts(r, protocols), readSources([...list(r?.cidrBlocks), ...list(r?.ipv6CidrBlocks)], unreadable));
+        return rule(`ingress[${i}]`, protocols, awsPorts(r, protocols), readSources([...list(r?.cidrBlocks), ...list(r?.ipv6CidrBlocks)], unreadable), i);
     });
     return { rules, labels: labelsOf(props.tags), unreadable };
 }

@@ -8,7 +8,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { Cidr, cidrContains, coverage, describeCoverage, isBroad, mergeCidrs, toCidr } from "../components/cidr";
 import { CloudflareAnswer, CloudflareRanges, validateHandedInRanges } from "../components/cloudflare";
-import { cloudflareSourcesOf, DEFAULT_CLOUDFLARE_PORTS, DEFAULT_SSH_PORT, PolicyError, PolicyRule, rulesOnPort, validatePort } from "../components/policy";
+import { admittedAt, admittedEntries, cloudflareSourcesOf, DEFAULT_CLOUDFLARE_PORTS, DEFAULT_SSH_PORT, PolicyError, PolicyRule, validatePort } from "../components/policy";
 import { DO_FIREWALL, HCLOUD_FIREWALL, HCLOUD_FIREWALL_ATTACHMENT, NeutralFirewall, neutralFirewall } from "./firewalls";
 
 /**
@@ -51,12 +51,12 @@ export interface Admitted {
 
 /**
  * The admitted set of one (protocol, port): the merged sources of every rule that
- * reaches it, ranges included. The one place to swap for the library's admitted
- * set (components/policy.ts, issue 18) once it is exported.
+ * reaches it, ranges included, read from the library's admitted set
+ * (components/policy.ts `admittedEntries`).
  */
 export function admittedOn(rules: readonly PolicyRule[], protocol: "tcp" | "udp", port: number): Admitted {
-    const reaching = rulesOnPort(rules, protocol, port);
-    return { sources: mergeCidrs(reaching.flatMap((r) => r.sources.map(toCidr))), rules: reaching };
+    const entry = admittedAt({ entries: admittedEntries(rules, [port]) }, protocol, port);
+    return { sources: entry ? [...entry.sources] : [], rules: entry ? entry.contributions.map((c) => c.rule) : [] };
 }
 
 const show = (v: unknown): string => JSON.stringify(v) ?? String(v);

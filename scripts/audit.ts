@@ -13,7 +13,7 @@
  */
 import { execFile, execFileSync } from "child_process";
 import { XMLParser } from "fast-xml-parser";
-import { escapeText, fetchPublicAddress, parseSingleAddress, PolicyRule, portBounds, renderPolicy, rulesAdmitting, rulesOnPort, SingleAddress, validatePolicy } from "../components";
+import { AdmittedSet, admittedAt, admittedSet, admittingContributions, Contribution, escapeText, fetchPublicAddress, formatPorts, parseSingleAddress, SingleAddress, validatePolicy } from "../components";
 import { EXIT, inert, parseCli, runCli, UsageError } from "./cli";
 import { selectFirewall } from "./firewall-select";
 import { loadRanges } from "./ranges";
@@ -51,10 +51,10 @@ export function nmapArgs(host: string, ports: string, root: boolean): string[] {
     return ["-n", "-Pn", root ? "-sS" : "-sT", "-p", ports, "--min-rate", "10000", "--max-retries", "1", "--host-timeout", "300s", "-oX", "-", ...(host.includes(":") ? ["-6"] : []), host];
 }
 
-function describeRules(rules: PolicyRule[], cloudflare: Set<string>): string {
-    return rules
-        .map((r) => {
-            const cf = r.sources.every((s) => cloudflare.has(s));
+function describeRules(contributions: readonly Contribution[]): string {
+    return contributions
+        .map(({ rule: r }) => {
+            const cf = r.kind === "cloudflare";
             const who = cf ? "Cloudflare's ranges" : r.sources.length > 4 ? `${r.sources.slice(0, 4).join(", ")} and ${r.sources.length - 4} more` : r.sources.join(", ");
             return `"${r.description}" admits only ${who}`;
         })
@@ -81,7 +81,7 @@ function singleAddress(value: string, flag: string): SingleAddress {
     }
 }
 
-async function auditHost(host: string, sourceFlag: string | undefined, rules: PolicyRule[], cloudflare: Set<string>, ports: string, traceUrl?: string): Promise<HostReport> {
+async function auditHost(host: string, sourceFlag: string | undefined, admitted: AdmittedSet, ports: string, traceUrl?: string): Promise<HostReport> {
     const target = singleAddress(host, "--host");
     let source: string;
     if (sourceFlag) {
@@ -106,18 +106,18 @@ async function auditHost(host: string, sourceFlag: string | undefined, rules: Po
     const durationMs = Date.now() - t0;
     const scanned = parsePorts(ports);
     const open = openPortsFromXml(xml);
+    // Expectations come from the admitted set: the union of every rule on each port.
     const unexpected = open
-        .filter((p) => rulesAdmitting(rules, "tcp", p, src).length === 0)
+        .filter((p) => admittingContributions(admitted, "tcp", p, src).length === 0)
         .map((port) => {
-            const on = rulesOnPort(rules, "tcp", port);
-            return { port, policy: on.length === 0 ? `port ${port} is in no rule of the policy` : `${describeRules(on, cloudflare)}; ${source} is not among them` };
+            const on = admittedAt(admitted, "tcp", port)?.contributions ?? [];
+            return { port, policy: on.length === 0 ? `port ${port} is in no rule of the policy` : `${describeRules(on)}; ${source} is not among them` };
         });
-    // Port specs admitted from this source (a rule's sources are the same across its ports).
-    const admittedSpecs = [...new Set(rules.filter((r) => r.protocol === "tcp" && rulesAdmitting([r], "tcp", portBounds(r.port!)[0], src).length > 0).map((r) => r.port!))];
-    const admittedNotAnswering = admittedSpecs.filter((spec) => {
-        const [low, high] = portBounds(spec);
-        return scanned.some(([a, b]) => a <= high && low <= b) && !open.some((p) => p >= low && p <= high);
-    });
+    // Port intervals admitted from this source (the same union across each interval).
+    const admittedSpecs = admitted.entries.filter((e) => e.protocol === "tcp" && admittingContributions(admitted, "tcp", e.ports![0], src).length > 0).map((e) => e.ports!);
+    const admittedNotAnswering = admittedSpecs
+        .filter(([low, high]) => scanned.some(([a, b]) => a <= high && low <= b) && !open.some((p) => p >= low && p <= high))
+        .map(formatPorts);
     return { host, source, sourceFrom: sourceFlag ? "--source" : "trace", scanner: `nmap ${args.join(" ")}`, durationMs, open, unexpected, admittedNotAnswering };
 }
 
@@ -173,10 +173,9 @@ async function main(): Promise<number> {
     }
     const hosts = values.host ? [values.host] : selected.firewall.audit?.hosts ?? [];
     if (hosts.length === 0) throw new AuditError(`give --host, or list the servers under firewalls.${selected.key}.audit.hosts in the stack\n${USAGE}`);
-    const rules = renderPolicy(validatePolicy(selected.firewall), ranges);
-    const cloudflare = new Set([...ranges.ipv4, ...ranges.ipv6, ...(ranges.jdcloud ?? [])]);
+    const admitted = admittedSet(validatePolicy(selected.firewall), ranges);
     const reports: HostReport[] = [];
-    for (const host of hosts) reports.push(await auditHost(host, values.source, rules, cloudflare, values.ports!, values["trace-url"]));
+    for (const host of hosts) reports.push(await auditHost(host, values.source, admitted, values.ports!, values["trace-url"]));
     const exposed = reports.some((r) => r.unexpected.length > 0);
     if (values.json) console.log(JSON.stringify({ stack: values.stack, firewall: selected.key, ports: values.ports, exposed, hosts: reports }, null, 2));
     else console.log(table(values.stack!, selected.key, reports));

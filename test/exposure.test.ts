@@ -5,7 +5,10 @@ import * as fc from "fast-check";
 import * as path from "path";
 import { promisify } from "util";
 import {
+    admittedSet,
+    admittingContributions,
     cidrContains,
+    formatPorts,
     coverage,
     isBroad,
     OriginPolicyArgs,
@@ -52,31 +55,123 @@ describe("the SSH port from a broad set needs ssh.allowFromAnywhere", () => {
         ["SSH sources as two /1s", { ssh: { sources: ["0.0.0.0/1", "128.0.0.0/1"] } }, "ssh.sources: SSH (tcp 22) would admit all of IPv4 to the SSH port 22; list trusted addresses instead, or set ssh.allowFromAnywhere: true"],
         ["SSH sources as ::/1 + 8000::/1", { ssh: { sources: ["::/1", "8000::/1"] } }, "ssh.sources: SSH (tcp 22) would admit all of IPv6 to the SSH port 22"],
         ["SSH sources as 256 /16s", { ssh: { sources: sixteens(45) } }, "ssh.sources: SSH (tcp 22) would admit 16777216 IPv4 addresses"],
-        ["an extra rule on the SSH port from the world", { ...base, rules: [{ description: "ops", port: 22, sources: ["0.0.0.0/0"] }] }, 'rules[0].sources: rules[0] ("ops", tcp 22) would admit all of IPv4 to the SSH port 22'],
-        ["an extra range containing it (1-442)", { ...base, rules: [{ description: "low ports", port: "1-442", sources: ["::/0"] }] }, 'rules[0] ("low ports", tcp 1-442) would admit all of IPv6 to the SSH port 22'],
+        ["an extra rule on the SSH port from the world", { ...base, rules: [{ description: "ops", port: 22, sources: ["0.0.0.0/0"] }] }, 'ssh.sources + rules[0].sources: together, SSH (tcp 22) with 1 IPv4 address (a /32 worth, <0.01% of IPv4) and rules[0] ("ops", tcp 22) with all of IPv4 would admit all of IPv4 to the SSH port 22'],
+        ["an extra range containing it (1-442)", { ...base, rules: [{ description: "low ports", port: "1-442", sources: ["::/0"] }] }, 'rules[0] ("low ports", tcp 1-442) with all of IPv6 would admit 1 IPv4 address (a /32 worth, <0.01% of IPv4) and all of IPv6 to the SSH port 22'],
         ["udp on the SSH port counts too", { ...base, rules: [{ description: "mosh", protocol: "udp", port: "1-100", sources: ["0.0.0.0/0"] }] }, 'rules[0] ("mosh", udp 1-100) would admit all of IPv4 to the SSH port 22'],
     ])("%s", (_name, args, message) => {
         expect(() => validatePolicy(args)).toThrow(message);
     });
 
-    test("with the opt-in, each rule that reaches SSH from a broad set logs a warning", () => {
+    test("with the opt-in, the union that reaches SSH from a broad set logs one warning; the rest of the range its own", () => {
         const p = validatePolicy({
             ssh: { sources: ["0.0.0.0/1", "128.0.0.0/1"], allowFromAnywhere: true },
             rules: [{ description: "low ports", port: "1-442", sources: ["::/0"] }],
         });
         expect(p.warnings).toEqual([
-            "SSH (tcp 22) admits all of IPv4 to the SSH port 22, because ssh.allowFromAnywhere is true",
-            'rules[0] ("low ports", tcp 1-442) admits all of IPv6 to the SSH port 22, because ssh.allowFromAnywhere is true',
+            'rules[0] ("low ports", tcp 1-442) admits all of IPv6',
+            'together, SSH (tcp 22) with all of IPv4 and rules[0] ("low ports", tcp 1-442) with all of IPv6 admit all of IPv4 and all of IPv6 to the SSH port 22, because ssh.allowFromAnywhere is true',
         ]);
     });
 });
 
-test("other ports from a broad set give a warning naming the rule", () => {
-    const p = validatePolicy({ ...base, rules: [{ description: "game server", protocol: "udp", port: 27015, sources: sixteens(45) }, { description: "ping", protocol: "icmp", sources: ["0.0.0.0/0"] }] });
+test("other ports from a broad set give a warning naming the rule, or the union", () => {
+    const p = validatePolicy({
+        ...base,
+        rules: [
+            { description: "game server", protocol: "udp", port: 27015, sources: sixteens(45) },
+            { description: "ping", protocol: "icmp", sources: ["0.0.0.0/0"] },
+            { description: "half", port: 9000, sources: ["17.0.0.0/9"] },
+            { description: "other half", port: "9000-9001", sources: ["17.128.0.0/9"] },
+        ],
+    });
     expect(p.warnings).toEqual([
+        'together, rules[2] ("half", tcp 9000) with 8388608 IPv4 addresses (a /9 worth, 0.2% of IPv4) and rules[3] ("other half", tcp 9000-9001) with 8388608 IPv4 addresses (a /9 worth, 0.2% of IPv4) admit 16777216 IPv4 addresses (a /8 worth, 0.39% of IPv4) on tcp 9000',
         'rules[0] ("game server", udp 27015) admits 16777216 IPv4 addresses (a /8 worth, 0.39% of IPv4)',
         'rules[1] ("ping", icmp) admits all of IPv4',
     ]);
+});
+
+// Issue 18: a port admits the union of every rule that reaches it. Each class of
+// bypass found in review, spelt across several rules; the error names the union.
+describe("exposure by union: sources split across rules are judged together", () => {
+    const r = (description: string, port: number | string, sources: string[], protocol: "tcp" | "udp" = "tcp") => ({ description, protocol, port, sources });
+    const twelves = Array.from({ length: 16 }, (_, i) => `32.${i * 16}.0.0/12`);
+    test.each<[string, OriginPolicyArgs, string[]]>([
+        [
+            "split sources: 443 from one /9 and a range containing 443 from the other",
+            { ...base, rules: [r("a", 443, ["17.0.0.0/9"]), r("b", "440-450", ["17.128.0.0/9"])] },
+            ['rules[0].sources + rules[1].sources: together, rules[0] ("a", tcp 443) with 8388608 IPv4 addresses (a /9 worth, 0.2% of IPv4) and rules[1] ("b", tcp 440-450) with 8388608 IPv4 addresses (a /9 worth, 0.2% of IPv4) would admit 16777216 IPv4 addresses (a /8 worth, 0.39% of IPv4) to port 443, which only Cloudflare may reach'],
+        ],
+        [
+            "port ranges overlapping a Cloudflare port (8443 inside both)",
+            { ...base, cloudflare: { ports: [443, 8443] }, rules: [r("a", "8000-8500", ["17.0.0.0/9"]), r("b", "8443-9000", ["17.128.0.0/9"])] },
+            ["rules[0].sources + rules[1].sources: together,", "would admit 16777216 IPv4 addresses (a /8 worth, 0.39% of IPv4) to port 8443"],
+        ],
+        [
+            "UDP: two udp 443 rules from /9s (QUIC)",
+            { ...base, rules: [r("quic a", 443, ["17.0.0.0/9"], "udp"), r("quic b", 443, ["17.128.0.0/9"], "udp")] },
+            ['rules[0] ("quic a", udp 443) with 8388608', 'rules[1] ("quic b", udp 443) with 8388608', "to port 443, which only Cloudflare may reach (on any protocol: udp 443 is a direct QUIC path)"],
+        ],
+        [
+            "SSH port: ssh.sources from one /9 and an extra tcp 22 rule from the other",
+            { ssh: { sources: ["16.0.0.0/9"] }, rules: [r("more ssh", 22, ["16.128.0.0/9"])] },
+            ['ssh.sources + rules[0].sources: together, SSH (tcp 22) with 8388608 IPv4 addresses (a /9 worth, 0.2% of IPv4) and rules[0] ("more ssh", tcp 22) with 8388608 IPv4 addresses', "would admit 16777216 IPv4 addresses (a /8 worth, 0.39% of IPv4) to the SSH port 22; list trusted addresses instead"],
+        ],
+        [
+            "IPv6 /17 pairs across rules",
+            { ...base, rules: [r("v6 a", 443, ["2a00::/17"]), r("v6 b", "1-1000", ["2a00:8000::/17"])] },
+            ['together, rules[0] ("v6 a", tcp 443) with an IPv6 /17 worth', 'rules[1] ("v6 b", tcp 1-1000) with an IPv6 /17 worth', "would admit an IPv6 /16 worth (<0.01% of IPv6) to port 443"],
+        ],
+        [
+            "sixteen /12s in sixteen rules",
+            { ...base, rules: twelves.map((t, i) => r(`r${i}`, i % 2 === 0 ? 443 : "400-500", [t])) },
+            [twelves.map((_, i) => `rules[${i}].sources`).join(" + ") + ": together,", 'rules[15] ("r15", tcp 400-500) with 1048576 IPv4 addresses', "would admit 16777216 IPv4 addresses (a /8 worth, 0.39% of IPv4) to port 443"],
+        ],
+    ])("%s: refused, naming the union", (_name, args, parts) => {
+        let message = "";
+        try {
+            validatePolicy(args);
+        } catch (e) {
+            message = (e as Error).message;
+        }
+        for (const part of parts) expect(message).toContain(part);
+        // The same sources in one rule are refused too: the spelling does not matter.
+        const all = (args.rules ?? []).flatMap((x) => x.sources);
+        const at = (args.cloudflare?.ports ?? [443])[args.cloudflare?.ports ? 1 : 0];
+        if (args.ssh.sources.length === 1 && args.ssh.sources[0] === "203.0.113.7") {
+            expect(() => validatePolicy({ ...base, cloudflare: args.cloudflare, rules: [r("one", at, all, args.rules![0].protocol as "tcp" | "udp")] })).toThrow("which only Cloudflare may reach");
+        }
+    });
+
+    test("two small trusted rules on one Cloudflare port stay accepted, without a warning", () => {
+        const p = validatePolicy({ ...base, rules: [r("office", 443, ["203.0.113.7"]), r("partner", "440-450", ["198.51.100.0/24", "2001:db8::/48"])] });
+        expect(p.warnings).toEqual([]);
+        expect(p.rules.map((x) => [x.kind, x.index])).toEqual([["extra", 0], ["extra", 1]]);
+    });
+
+    test("scaled up within Hetzner's limits: 48 rules of one /9 each on ranges around 443 are refused, the message summing up past 16 rules", () => {
+        const rules = Array.from({ length: 48 }, (_, i) => r(`r${i}`, `${400 + i}-${500 + i}`, [`${(i >> 1) + 40}.${(i % 2) * 128}.0.0/9`]));
+        expect(() => validatePolicy({ ...base, rules })).toThrow(
+            /^rules\[0\]\.sources \+ .* \+ rules\[15\]\.sources \+ 28 more: together, .* and 28 more rules with 234881024 IPv4 addresses \(a \/5 worth, 5\.47% of IPv4\) would admit 369098752 IPv4 addresses \(a \/4 worth, 8\.59% of IPv4\) to port 443/,
+        );
+    });
+
+    test("the admitted set: disjoint intervals, each with the union of the rules covering it", () => {
+        const set = admittedSet(validatePolicy({ ...base, rules: [r("a", "440-450", ["198.51.100.0/24"]), r("b", 443, ["198.51.100.128/25"]), r("c", "445-460", ["2001:db8::/48"], "udp")] }), SAMPLE_RANGES);
+        const tcp = set.entries.filter((e) => e.protocol === "tcp").map((e) => [formatPorts(e.ports!), e.contributions.map((c) => c.rule.kind + c.rule.index), e.sources.length]);
+        // Merged, not summed: the /24 of rules[0] contains the /25 of rules[1].
+        expect(tcp).toEqual([
+            ["22", ["ssh0"], 1],
+            ["440-442", ["extra0"], 1],
+            ["443", ["cloudflare0", "extra0", "extra1"], CF_SOURCES.length + 1],
+            ["444-450", ["extra0"], 1],
+        ]);
+        expect(set.entries.filter((e) => e.protocol === "udp").map((e) => formatPorts(e.ports!))).toEqual(["445-460"]);
+        expect(admittingContributions(set, "tcp", 443, toCidr("198.51.100.200")).map((c) => c.rule.index)).toEqual([0, 1]);
+        expect(admittingContributions(set, "tcp", 444, toCidr("198.51.100.200")).map((c) => c.rule.index)).toEqual([0]);
+        expect(admittingContributions(set, "tcp", 451, toCidr("198.51.100.200"))).toEqual([]);
+        expect(admittingContributions(set, "udp", 443, toCidr("104.16.0.5"))).toEqual([]);
+    });
 });
 
 describe("IPv6 forms that embed IPv4 are refused in every user-given source", () => {
