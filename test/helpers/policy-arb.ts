@@ -25,28 +25,57 @@ const portSpec = fc.oneof(
     fc.integer({ min: 1, max: 65535 }),
     fc.tuple(fc.integer({ min: 1, max: 65535 }), fc.integer({ min: 0, max: 500 })).map(([p, w]) => `${p}-${Math.min(65535, p + w)}`),
 );
-export const policyArb: fc.Arbitrary<OriginPolicyArgs> = fc
-    .record({
-        sshSources: fc.array(source, { minLength: 1, maxLength: 250 }),
-        sshPort: fc.integer({ min: 1, max: 1024 }),
-        cfPorts: fc.uniqueArray(fc.integer({ min: 1025, max: 65535 }), { minLength: 1, maxLength: 3 }),
-        rules: fc.array(
-            fc.record({
-                description: fc.string({ minLength: 1, maxLength: 20 }).filter((s) => s.trim() === s && s !== ""),
-                protocol: fc.constantFrom<"tcp" | "udp" | "icmp">("tcp", "udp", "icmp"),
-                port: portSpec,
-                sources: fc.array(source, { minLength: 1, maxLength: 120 }),
-            }),
-            { maxLength: 5 },
-        ),
-        allowPing: fc.boolean(),
-    })
-    .map((r) => ({
-        ssh: { sources: r.sshSources, port: r.sshPort },
-        cloudflare: { ports: r.cfPorts },
-        rules: r.rules.map((x) => (x.protocol === "icmp" ? { description: x.description, protocol: x.protocol, sources: x.sources } : x)),
-        allowPing: r.allowPing,
-    }));
+const shortDescription = fc.string({ minLength: 1, maxLength: 20 }).filter((s) => s.trim() === s && s !== "");
+
+// What breaks a description as text (control, format and separator characters, lone
+// surrogates); issue 19's validator refuses them. nft takes 128 bytes of comment.
+const UNPRINTABLE = /[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]/gu;
+function cutToBytes(text: string, max: number): string {
+    let out = "";
+    for (const ch of text) {
+        if (Buffer.byteLength(out + ch) > max) break;
+        out += ch;
+    }
+    return out;
+}
+
+/**
+ * Descriptions as users may write them: up to 200 characters of any Unicode, made
+ * printable and cut to 128 bytes (what the validator of issue 19 accepts), and the
+ * texts the policy's own rules carry, which the host renderer once read meaning from.
+ */
+export const descriptionArb: fc.Arbitrary<string> = fc.oneof(
+    { arbitrary: fc.string({ unit: "binary", minLength: 1, maxLength: 200 }).map((s) => cutToBytes(s.replace(UNPRINTABLE, ""), 128).trim() || "x"), weight: 3 },
+    { arbitrary: fc.constantFrom("HTTPS (443) from Cloudflare only", "TCP 8443 from Cloudflare only", "ICMP (ping) from anywhere", "SSH (22) from trusted sources"), weight: 1 },
+);
+
+/** Random valid policies (see above) whose extra rules carry descriptions from `description`. */
+export function policyArbWith(description: fc.Arbitrary<string>): fc.Arbitrary<OriginPolicyArgs> {
+    return fc
+        .record({
+            sshSources: fc.array(source, { minLength: 1, maxLength: 250 }),
+            sshPort: fc.integer({ min: 1, max: 1024 }),
+            cfPorts: fc.uniqueArray(fc.integer({ min: 1025, max: 65535 }), { minLength: 1, maxLength: 3 }),
+            rules: fc.array(
+                fc.record({
+                    description,
+                    protocol: fc.constantFrom<"tcp" | "udp" | "icmp">("tcp", "udp", "icmp"),
+                    port: portSpec,
+                    sources: fc.array(source, { minLength: 1, maxLength: 120 }),
+                }),
+                { maxLength: 5 },
+            ),
+            allowPing: fc.boolean(),
+        })
+        .map((r) => ({
+            ssh: { sources: r.sshSources, port: r.sshPort },
+            cloudflare: { ports: r.cfPorts },
+            rules: r.rules.map((x) => (x.protocol === "icmp" ? { description: x.description, protocol: x.protocol, sources: x.sources } : x)),
+            allowPing: r.allowPing,
+        }));
+}
+
+export const policyArb: fc.Arbitrary<OriginPolicyArgs> = policyArbWith(shortDescription);
 
 /** The triples a policy admits, computed straight from its arguments. */
 export function expectedTriples(args: OriginPolicyArgs): Set<string> {
