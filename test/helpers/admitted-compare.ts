@@ -91,8 +91,9 @@ function elementRange(e: any): { family: 4 | 6; low: bigint; high: bigint } {
 /**
  * Items admitted by one chain of the loaded table (`nft --json list table ...`):
  * rules with an accept (input) or return (published) verdict. Connection-state,
- * loopback and ICMP-error-type rules are not admissions by the policy and are
- * skipped; anything else that admits is read as it stands (no saddr: everyone).
+ * loopback, container-bridge, DHCPv6-reply and ICMP-error-type rules are not
+ * admissions by the policy and are skipped; ping (echo requests) counts as icmp;
+ * anything else that admits is read as it stands (no saddr: everyone).
  */
 export function itemsFromNftJson(json: string, chain: string): Item[] {
     const objects: any[] = JSON.parse(json).nftables;
@@ -104,7 +105,13 @@ export function itemsFromNftJson(json: string, chain: string): Item[] {
         const expr: Expr[] = o.rule.expr;
         if (!expr.some((e) => "accept" in e || "return" in e)) continue;
         const matches = expr.filter((e) => e.match).map((e) => e.match);
-        const skip = matches.some((m) => m.left.ct?.key === "state" || m.left.ct?.key === "status" || m.left.meta?.key === "iif" || m.left.payload?.field === "type");
+        const skip = matches.some(
+            (m) =>
+                ["state", "status", "direction"].includes(m.left.ct?.key) || // connection state: replies, related
+                ["iif", "iifname"].includes(m.left.meta?.key) || // loopback, containers to the host
+                m.left.payload?.field === "sport" || // DHCPv6 replies from a link-local server
+                (m.left.payload?.field === "type" && m.right !== "echo-request"), // ICMP error types
+        );
         if (skip) continue;
         let protocol: string | undefined;
         let ports: [number, number] | undefined;
@@ -112,6 +119,7 @@ export function itemsFromNftJson(json: string, chain: string): Item[] {
         for (const m of matches) {
             const left = m.left;
             if (left.meta?.key === "l4proto") protocol = m.right === "ipv6-icmp" ? "icmp" : m.right;
+            else if (left.payload?.field === "type") protocol = "icmp"; // echo-request: allowPing
             else if (left.payload?.field === "dport" || (left.ct?.key === "proto-dst" && left.ct.dir === "original")) {
                 if (left.payload) protocol = left.payload.protocol;
                 ports = typeof m.right === "number" ? [m.right, m.right] : m.right.range ? [m.right.range[0], m.right.range[1]] : undefined;
