@@ -5,9 +5,9 @@
  */
 import { z } from "zod";
 import { cloudflareUrlProblem } from "./cloudflare";
-import { checkOneEdgePerZone, validateEdge } from "./cloudflare-edge";
-import { validateDigitalOceanPlacement, validateEgress } from "./digitalocean";
-import { toHetznerApplyTos, validateHetznerNaming } from "./hetzner";
+import { checkOneEdgePerZone, validateEdge } from "./cloudflare-edge-rules";
+import { validateDigitalOceanPlacement, validateEgress } from "./digitalocean-rules";
+import { toHetznerApplyTos, validateHetznerNaming } from "./hetzner-rules";
 import { CidrError, parseSingleAddress } from "./cidr";
 import { validateDnsServers } from "./names";
 import { traceUrlProblem } from "./trace";

@@ -13,7 +13,7 @@
  */
 import { execFile, execFileSync } from "child_process";
 import { XMLParser } from "fast-xml-parser";
-import { AdmittedSet, admittedAt, admittedSet, admittingContributions, Contribution, escapeText, fetchPublicAddress, formatPorts, parseSingleAddress, SingleAddress, validatePolicy } from "../components";
+import { AdmittedSet, admittedAt, admittedSet, admittingContributions, Contribution, escapeText, fetchPublicAddress, formatPorts, parseSingleAddress, SingleAddress, validatePolicy } from "../components/core";
 import { EXIT, inert, parseCli, runCli, UsageError } from "./cli";
 import { selectFirewall } from "./firewall-select";
 import { loadRanges } from "./ranges";

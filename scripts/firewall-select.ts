@@ -1,5 +1,5 @@
 /** Picks one firewall of a stack for the tools that work on one (nftables, audit). */
-import { FirewallConfig, parseStackConfig, StackConfig } from "../components";
+import { FirewallConfig, parseStackConfig, StackConfig } from "../components/config";
 import { loadStackConfig, projectConfigOf } from "./stack-config";
 
 export interface SelectedFirewall {

@@ -161,7 +161,7 @@ async function main(): Promise<number> {
     }
     try {
         // eslint-disable-next-line @typescript-eslint/no-require-imports -- the program is loaded under the mocks, as Pulumi loads it
-        const run = await runUnderMocks(() => require(path.join(ROOT, "index")), loaded);
+        const run = await runUnderMocks(() => require(path.join(__dirname, "..", "index")), loaded);
         const outputs = run.outputs.firewalls as Record<string, { cloudflareEtag: string; resolvedNames: Record<string, string[]> }>;
         const firewalls = plannedFirewalls(run.resources).map((f) => ({ ...f, cloudflareEtag: outputs[f.key]?.cloudflareEtag ?? "", resolvedNames: outputs[f.key]?.resolvedNames ?? {} }));
         const edge = plannedEdge(run.resources);

@@ -5,7 +5,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { CloudflareRanges, CloudflareRangesError, escapeText, fetchCloudflareRanges, validateCloudflareAnswer } from "../components";
+import { CloudflareRanges, CloudflareRangesError, escapeText, fetchCloudflareRanges, validateCloudflareAnswer } from "../components/core";
 
 /** Options shared by plan, nftables and audit. */
 export interface RangesOptions {

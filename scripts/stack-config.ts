@@ -33,7 +33,8 @@ function parseYamlFile(file: string, root: string): any {
     }
 }
 
-export const ROOT = path.join(__dirname, "..");
+/** The project directory (Pulumi.yaml, stacks/): the scripts run from source and compiled, from dist/scripts. */
+export const ROOT = [path.join(__dirname, ".."), path.join(__dirname, "..", "..")].find((d) => fs.existsSync(path.join(d, "Pulumi.yaml")))!;
 
 export interface LoadedStack {
     project: string;
