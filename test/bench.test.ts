@@ -3,10 +3,11 @@ import { execFile } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { promisify } from "util";
+import { compiled } from "./helpers/compiled";
 
 test("npm run bench prints every figure and writes results.json", async () => {
     const root = path.join(__dirname, "..");
-    const { stdout } = await promisify(execFile)(process.execPath, ["-r", "ts-node/register/transpile-only", "bench/bench.ts"], {
+    const { stdout } = await promisify(execFile)(process.execPath, [compiled("bench/bench.ts")], {
         cwd: root,
         env: { ...process.env, BENCH_QUICK: "1" },
     });

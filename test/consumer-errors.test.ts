@@ -10,6 +10,7 @@ import { sampleAnswer, startServer } from "./helpers/server";
 const resources = installMocks();
 import * as pulumi from "@pulumi/pulumi";
 import { HetznerOriginFirewall } from "../components";
+import { compiled } from "./helpers/compiled";
 
 test("bad ranges handed in as data: a synchronous error of the component, naming the user's field, no Pulumi wrapper", () => {
     const before = resources.length;
@@ -43,7 +44,7 @@ test("a failed live fetch is one error of the component, without a stack (Pulumi
     const server = await startServer({ status: 500, body: "down" });
     try {
         // The fixture exits on its own after collecting (Pulumi then notes the still-pending program promises).
-        const stdout = await promisify(execFile)(process.execPath, ["-r", "ts-node/register/transpile-only", "test/fixtures/offline-consumer.ts", server.url], { cwd: path.join(__dirname, "..") }).then(
+        const stdout = await promisify(execFile)(process.execPath, [compiled("test/fixtures/offline-consumer.ts"), server.url], { cwd: path.join(__dirname, "..") }).then(
             (r) => r.stdout,
             (e) => e.stdout as string,
         );

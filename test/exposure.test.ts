@@ -20,6 +20,7 @@ import {
 } from "../components";
 import { CF_SOURCES, SAMPLE_RANGES } from "./helpers/fixtures";
 import { answerWith, startServer } from "./helpers/server";
+import { compiled } from "./helpers/compiled";
 
 const base = { ssh: { sources: ["203.0.113.7"] } };
 const sixteens = (first: number) => Array.from({ length: 256 }, (_, i) => `${first}.${i}.0.0/16`);
@@ -260,7 +261,7 @@ test("property: no Cloudflare port is reachable from a broad non-Cloudflare set;
 describe("whole-program fail-closed: the real program under mocks (issue 14)", () => {
     const ROOT = path.join(__dirname, "..");
     const run = (url: string) =>
-        promisify(execFile)(process.execPath, ["-r", "ts-node/register/transpile-only", "test/fixtures/run-program.ts", "hetzner-web", url], { cwd: ROOT }).then(
+        promisify(execFile)(process.execPath, [compiled("test/fixtures/run-program.ts"), "hetzner-web", url], { cwd: ROOT }).then(
             (r) => ({ code: 0, report: JSON.parse(r.stdout) }),
             (e) => ({ code: e.code as number, report: JSON.parse(e.stdout) }),
         );

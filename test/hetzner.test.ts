@@ -23,6 +23,7 @@ import {
     validateLabelSelector,
     validatePolicy,
 } from "../components";
+import { compiled } from "./helpers/compiled";
 
 const firewallInputs = (name: string) => resources.find((r) => r.type === "hcloud:index/firewall:Firewall" && r.name === name)?.inputs;
 
@@ -152,9 +153,9 @@ describe("HetznerOriginFirewall", () => {
 });
 
 describe("rejected ranges stop the deployment (program in its own process, mock engine)", () => {
-    const fixture = path.join(__dirname, "fixtures", "hetzner-program.ts");
+    const fixture = compiled("test/fixtures/hetzner-program.ts");
     async function runProgram(arg: string): Promise<{ code: number; report: { error?: string; types: string[] } }> {
-        return promisify(execFile)(process.execPath, ["-r", "ts-node/register/transpile-only", fixture, arg], {
+        return promisify(execFile)(process.execPath, [fixture, arg], {
             cwd: path.join(__dirname, ".."),
         }).then(
             (r) => ({ code: 0, report: JSON.parse(r.stdout) }),

@@ -10,6 +10,7 @@ import { promisify } from "util";
 import { parse } from "yaml";
 import { installMocks, valueOf } from "../scripts/mock-runtime";
 import { CF_SOURCES, SAMPLE_RANGES } from "./helpers/fixtures";
+import { describeNetns } from "./helpers/describe-netns";
 import { CLIENTS, CONTAINER, Lab, SERVER } from "./helpers/netns";
 import { policyArb } from "./helpers/policy-arb";
 import { SAMPLE_ANSWER_PATH } from "./helpers/server";
@@ -33,20 +34,24 @@ import {
     validateEgress,
     validatePolicy,
 } from "../components";
+import { compiled } from "./helpers/compiled";
 
 const ROOT = path.join(__dirname, "..");
 const HOST_SCRIPT = path.join(ROOT, "host", "cof-host.sh");
 
 async function nftablesCmd(...args: string[]) {
-    return promisify(execFile)(process.execPath, ["-r", "ts-node/register/transpile-only", "scripts/nftables.ts", ...args], { cwd: ROOT }).then(
+    return promisify(execFile)(process.execPath, [compiled("scripts/nftables.ts"), ...args], { cwd: ROOT }).then(
         (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
         (e) => ({ code: e.code as number, stdout: e.stdout as string, stderr: e.stderr as string }),
     );
 }
-const rulesetOf = async (stack: string) => {
-    const r = await nftablesCmd("--stack", stack, "--ranges-file", SAMPLE_ANSWER_PATH);
-    if (r.code !== 0) throw new Error(r.stderr);
-    return r.stdout;
+const rulesets = new Map<string, Promise<string>>();
+/** The stack's ruleset from `npm run nftables` (once per stack). */
+const rulesetOf = (stack: string): Promise<string> => {
+    if (!rulesets.has(stack)) {
+        rulesets.set(stack, nftablesCmd("--stack", stack, "--ranges-file", SAMPLE_ANSWER_PATH).then((r) => (r.code === 0 ? r.stdout : Promise.reject(new Error(r.stderr)))));
+    }
+    return rulesets.get(stack)!;
 };
 // The policy of stacks/Pulumi.hetzner-dashboard.yaml.
 const dashboard = { ssh: { sources: ["203.0.113.10", "2001:db8::10"] }, rules: [{ description: "Trading dashboard from trusted addresses", port: 9000, sources: ["203.0.113.10", "2001:db8::10"] }] };
@@ -245,8 +250,9 @@ const EXPECTED: Record<string, Record<string, { v4: number[]; v6: number[] }>> =
     "digitalocean-api": { cloudflare: { v4: [80, 443], v6: [80, 443] }, trusted: { v4: [22], v6: [] }, stranger: { v4: [], v6: [] } },
 };
 
-describe("real packets: each shipped stack's ruleset in a server namespace", () => {
-    test.each(Object.keys(EXPECTED))("%s: exactly the admitted ports answer, over IPv4 and IPv6, from each client", async (stack) => {
+describeNetns("real packets: each shipped stack's ruleset in a server namespace", () => {
+    // Each stack in its own namespaces, side by side: a filtered port costs a probe its whole timeout.
+    test.concurrent.each(Object.keys(EXPECTED))("%s: exactly the admitted ports answer, over IPv4 and IPv6, from each client", async (stack) => {
         const ruleset = await rulesetOf(stack);
         const lab = Lab.create([CLIENTS.cloudflare, TRUSTED[stack], CLIENTS.stranger]);
         try {
@@ -254,17 +260,16 @@ describe("real packets: each shipped stack's ruleset in a server namespace", () 
             // Control: with no firewall every listener answers, so a closed port below means filtered.
             expect(await lab.open(lab.clients.stranger, SERVER.v4, PORTS)).toEqual(PORTS);
             await lab.nft(lab.server, ruleset);
-            for (const [client, expected] of Object.entries(EXPECTED[stack])) {
-                expect([client, "v4", await lab.open(lab.clients[client], SERVER.v4, PORTS)]).toEqual([client, "v4", expected.v4]);
-                expect([client, "v6", await lab.open(lab.clients[client], SERVER.v6, PORTS)]).toEqual([client, "v6", expected.v6]);
-            }
+            const probes = Object.keys(EXPECTED[stack]).flatMap((client) => (["v4", "v6"] as const).map((family) => ({ client, family })));
+            const seen = await Promise.all(probes.map(async ({ client, family }) => [client, family, await lab.open(lab.clients[client], SERVER[family], PORTS)]));
+            expect(seen).toEqual(probes.map(({ client, family }) => [client, family, EXPECTED[stack][client][family]]));
         } finally {
             lab.destroy();
         }
     }, 60_000);
 });
 
-describe("real packets: Docker, the server's own traffic, reloads", () => {
+describeNetns("real packets: Docker, the server's own traffic, reloads", () => {
     // A Docker-like setup: a nat table of its own (as Docker's) DNATs 3000 and 9000 to a container.
     const DOCKERLIKE = `table ip dockerlike {
         chain prerouting {
@@ -289,15 +294,26 @@ describe("real packets: Docker, the server's own traffic, reloads", () => {
             // Control: without our table the published port is open to a stranger, as with ufw.
             expect(await lab.open(lab.clients.stranger, SERVER.v4, [3000, 9000])).toEqual([3000, 9000]);
             await lab.nft(lab.server, await rulesetOf("hetzner-dashboard"));
-            expect(await lab.open(lab.clients.stranger, SERVER.v4, [3000, 9000])).toEqual([]);
-            expect(await lab.open(lab.clients.trusted, SERVER.v4, [3000, 9000])).toEqual([9000]); // 9000 is admitted from the trusted address
-            expect(await lab.open(lab.clients.cloudflare, SERVER.v4, [3000, 9000])).toEqual([]);
-            // Traffic that containers start, the server's own outbound connections, loopback.
-            expect(await lab.open(lab.container!, CLIENTS.stranger.v4, [8081])).toEqual([8081]);
-            expect(await lab.open(lab.server, CLIENTS.stranger.v4, [8081])).toEqual([8081]);
-            expect(await lab.open(lab.server, CLIENTS.stranger.v6, [8081])).toEqual([8081]);
-            expect(await lab.open(lab.server, "127.0.0.1", [3000, 22])).toEqual([3000, 22]);
-            expect(await lab.open(lab.server, "::1", [3000])).toEqual([3000]);
+            // All at once (a filtered port costs a probe its whole timeout).
+            const [stranger, trusted, cloudflare, container, serverV4, serverV6, loopV4, loopV6] = await Promise.all([
+                lab.open(lab.clients.stranger, SERVER.v4, [3000, 9000]),
+                lab.open(lab.clients.trusted, SERVER.v4, [3000, 9000]),
+                lab.open(lab.clients.cloudflare, SERVER.v4, [3000, 9000]),
+                // Traffic that containers start, the server's own outbound connections, loopback.
+                lab.open(lab.container!, CLIENTS.stranger.v4, [8081]),
+                lab.open(lab.server, CLIENTS.stranger.v4, [8081]),
+                lab.open(lab.server, CLIENTS.stranger.v6, [8081]),
+                lab.open(lab.server, "127.0.0.1", [3000, 22]),
+                lab.open(lab.server, "::1", [3000]),
+            ]);
+            expect(stranger).toEqual([]);
+            expect(trusted).toEqual([9000]); // 9000 is admitted from the trusted address
+            expect(cloudflare).toEqual([]);
+            expect(container).toEqual([8081]);
+            expect(serverV4).toEqual([8081]);
+            expect(serverV6).toEqual([8081]);
+            expect(loopV4).toEqual([3000, 22]);
+            expect(loopV6).toEqual([3000]);
             // Only our table was replaced: the Docker-like table is still there.
             expect(await lab.exec(lab.server, ["nft", "list", "tables"])).toBe(`table ip dockerlike\ntable inet ${NFT_TABLE}\n`);
         } finally {
@@ -319,7 +335,7 @@ describe("the program: host firewall per stack", () => {
         const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "cof-")), "config.json");
         fs.writeFileSync(file, JSON.stringify(config));
         try {
-            return await promisify(execFile)(process.execPath, ["-r", "ts-node/register/transpile-only", "test/fixtures/run-program.ts", file, server.url], { cwd: ROOT, env }).then(
+            return await promisify(execFile)(process.execPath, [compiled("test/fixtures/run-program.ts"), file, server.url], { cwd: ROOT, env }).then(
                 (r) => ({ code: 0, stderr: r.stderr, report: JSON.parse(r.stdout) }),
                 (e) => ({ code: e.code as number, stderr: e.stderr as string, report: JSON.parse(e.stdout) }),
             );

@@ -23,6 +23,7 @@ import { traceUrlProblem } from "../components/trace";
 import { startDns, TestDns } from "./helpers/dns-server";
 import { SAMPLE_RANGES } from "./helpers/fixtures";
 import { SAMPLE_ANSWER_PATH, startServer, TestServer, traceReply } from "./helpers/server";
+import { compiled } from "./helpers/compiled";
 
 const ROOT = path.join(__dirname, "..");
 const trace = traceReply;
@@ -124,7 +125,7 @@ async function runProgram(config: object, env: NodeJS.ProcessEnv = process.env) 
     const cf = await serve({ json: JSON.parse(fs.readFileSync(SAMPLE_ANSWER_PATH, "utf8")) });
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "cof-")), "config.json");
     fs.writeFileSync(file, JSON.stringify(config));
-    return promisify(execFile)(process.execPath, ["-r", "ts-node/register/transpile-only", "test/fixtures/run-program.ts", file, cf.url], { cwd: ROOT, env }).then(
+    return promisify(execFile)(process.execPath, [compiled("test/fixtures/run-program.ts"), file, cf.url], { cwd: ROOT, env }).then(
         (r) => ({ code: 0, stderr: r.stderr, report: JSON.parse(r.stdout) }),
         (e) => ({ code: e.code as number, stderr: e.stderr as string, report: JSON.parse(e.stdout) }),
     );
@@ -174,7 +175,7 @@ describe("the lockout guard in the program", () => {
 
 describe("the offline plan's --deployer-address", () => {
     const plan = (...args: string[]) =>
-        promisify(execFile)(process.execPath, ["-r", "ts-node/register/transpile-only", "scripts/plan.ts", ...args], { cwd: ROOT }).then(
+        promisify(execFile)(process.execPath, [compiled("scripts/plan.ts"), ...args], { cwd: ROOT }).then(
             (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
             (e) => ({ code: e.code as number, stdout: e.stdout as string, stderr: e.stderr as string }),
         );

@@ -12,11 +12,12 @@ import { projectConfigValues } from "../components/config";
 import { listStacks, loadStackConfig, projectConfigOf } from "../scripts/stack-config";
 import { CF_SOURCES } from "./helpers/fixtures";
 import { SAMPLE_ANSWER_PATH, sampleAnswer, startServer } from "./helpers/server";
+import { compiled } from "./helpers/compiled";
 
 const ROOT = path.join(__dirname, "..");
 
 async function plan(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    return promisify(execFile)(process.execPath, ["-r", "ts-node/register/transpile-only", "scripts/plan.ts", ...args], { cwd: ROOT }).then(
+    return promisify(execFile)(process.execPath, [compiled("scripts/plan.ts"), ...args], { cwd: ROOT }).then(
         (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
         (e) => ({ code: e.code as number, stdout: e.stdout as string, stderr: e.stderr as string }),
     );

@@ -5,9 +5,10 @@
 import { execFile } from "child_process";
 import * as path from "path";
 import { promisify } from "util";
+import { compiled } from "./helpers/compiled";
 
 test("the old ipRange spelling fails the registration itself, and nothing is recorded", async () => {
-    const out = await promisify(execFile)(process.execPath, ["-r", "ts-node/register/transpile-only", "test/fixtures/bad-access-rule.ts"], { cwd: path.join(__dirname, "..") }).then(
+    const out = await promisify(execFile)(process.execPath, [compiled("test/fixtures/bad-access-rule.ts")], { cwd: path.join(__dirname, "..") }).then(
         (r) => ({ code: 0, report: JSON.parse(r.stdout) }),
         (e) => ({ code: e.code as number, report: JSON.parse(e.stdout) }),
     );
