@@ -25,6 +25,7 @@ import {
 } from "../policy/policies";
 import { combinedExposure, StackResource } from "../policy/combined";
 import { CF_SOURCES, SAMPLE_RANGES } from "./helpers/fixtures";
+import { compiled } from "./helpers/compiled";
 import { startServer } from "./helpers/server";
 
 // The framework's proxy: reading an unknown (preview) value throws, as under the engine.
@@ -206,7 +207,7 @@ describe("policy pack: what our own components register passes", () => {
         try {
             const ROOT = path.join(__dirname, "..");
             for (const stack of ["hetzner-web", "hetzner-dashboard", "digitalocean-api"]) {
-                const { stdout } = await promisify(execFile)(process.execPath, ["-r", "ts-node/register/transpile-only", "test/fixtures/run-program.ts", stack, server.url], { cwd: ROOT });
+                const { stdout } = await promisify(execFile)(process.execPath, [compiled("test/fixtures/run-program.ts"), stack, server.url], { cwd: ROOT });
                 const firewalls = (JSON.parse(stdout).resources as { type: string; name: string; inputs: Record<string, any> }[]).filter((r) => r.type === HCLOUD || r.type === DO);
                 expect(firewalls).toHaveLength(1);
                 const [fw] = firewalls;

@@ -187,7 +187,7 @@ describe("npm run plan", () => {
         expect(typo.stderr).toContain("plan failed: unknown flag --ranges-fil; did you mean --ranges-file?");
         // `npm run plan --stack hetzner-web --json`: npm keeps the flags (npm_config_*) and passes the values on.
         const env = { ...process.env, npm_config_stack: "true", npm_config_json: "true", npm_lifecycle_event: "plan" };
-        const swallowed = await promisify(execFile)(process.execPath, ["-r", "ts-node/register/transpile-only", "scripts/plan.ts", "hetzner-web"], { cwd: ROOT, env }).catch((e) => e);
+        const swallowed = await promisify(execFile)(process.execPath, [compiled("scripts/plan.ts"), "hetzner-web"], { cwd: ROOT, env }).catch((e) => e);
         expect(swallowed.code).toBe(2);
         expect(swallowed.stderr).toContain('npm kept --stack, --json for itself: npm passes flags on only after "--", as in npm run plan -- --stack <name>');
     });
