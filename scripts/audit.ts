@@ -13,7 +13,7 @@
  */
 import { execFile, execFileSync } from "child_process";
 import { XMLParser } from "fast-xml-parser";
-import { AdmittedSet, admittedAt, admittedSet, admittingContributions, Contribution, escapeText, fetchPublicAddress, formatPorts, parseSingleAddress, SingleAddress, validatePolicy } from "../components/core";
+import { AdmittedEntry, AdmittedSet, admittedAt, admittedSet, cidrContains, Contribution, escapeText, fetchPublicAddress, formatPorts, parseSingleAddress, PolicyRule, SingleAddress, validatePolicy } from "../components/core";
 import { EXIT, inert, parseCli, runCli, UsageError } from "./cli";
 import { selectFirewall } from "./firewall-select";
 import { loadRanges } from "./ranges";
@@ -61,6 +61,39 @@ function describeRules(contributions: readonly Contribution[]): string {
         .join("; ");
 }
 
+/** What the open ports mean for a scan from `source`. */
+export interface Verdict {
+    /** Open ports that the policy does not admit from the source, with what it says about each. */
+    unexpected: { port: number; policy: string }[];
+    /** Port intervals admitted from the source, inside the scanned ranges, where nothing answers. */
+    admittedNotAnswering: string[];
+}
+
+/**
+ * Judges the open ports of a scan from `source` against the admitted set (the
+ * union of every rule on each port). Linear: whether a rule admits the source is
+ * decided once per rule, not once per open port.
+ */
+export function verdict(admitted: Pick<AdmittedSet, "entries">, source: SingleAddress, scanned: [number, number][], open: number[]): Verdict {
+    const decided = new Map<PolicyRule, boolean>();
+    const admits = (c: Contribution) => decided.get(c.rule) ?? decided.set(c.rule, c.sources.some((s) => cidrContains(s, source))).get(c.rule)!;
+    const described = new Map<AdmittedEntry, string>();
+    const unexpected = open.flatMap((port) => {
+        const entry = admittedAt(admitted, "tcp", port);
+        if (entry?.contributions.some(admits)) return [];
+        if (!entry) return [{ port, policy: `port ${port} is in no rule of the policy` }];
+        if (!described.has(entry)) described.set(entry, `${describeRules(entry.contributions)}; ${source.address} is not among them`);
+        return [{ port, policy: described.get(entry)! }];
+    });
+    // Port intervals admitted from this source (the same union across each interval).
+    const admittedNotAnswering = admitted.entries
+        .filter((e) => e.protocol === "tcp" && e.contributions.some(admits))
+        .map((e) => e.ports!)
+        .filter(([low, high]) => scanned.some(([a, b]) => a <= high && low <= b) && !open.some((p) => p >= low && p <= high))
+        .map(formatPorts);
+    return { unexpected, admittedNotAnswering };
+}
+
 export interface HostReport {
     host: string;
     source: string;
@@ -104,20 +137,8 @@ async function auditHost(host: string, sourceFlag: string | undefined, admitted:
         ),
     );
     const durationMs = Date.now() - t0;
-    const scanned = parsePorts(ports);
     const open = openPortsFromXml(xml);
-    // Expectations come from the admitted set: the union of every rule on each port.
-    const unexpected = open
-        .filter((p) => admittingContributions(admitted, "tcp", p, src).length === 0)
-        .map((port) => {
-            const on = admittedAt(admitted, "tcp", port)?.contributions ?? [];
-            return { port, policy: on.length === 0 ? `port ${port} is in no rule of the policy` : `${describeRules(on)}; ${source} is not among them` };
-        });
-    // Port intervals admitted from this source (the same union across each interval).
-    const admittedSpecs = admitted.entries.filter((e) => e.protocol === "tcp" && admittingContributions(admitted, "tcp", e.ports![0], src).length > 0).map((e) => e.ports!);
-    const admittedNotAnswering = admittedSpecs
-        .filter(([low, high]) => scanned.some(([a, b]) => a <= high && low <= b) && !open.some((p) => p >= low && p <= high))
-        .map(formatPorts);
+    const { unexpected, admittedNotAnswering } = verdict(admitted, src, parsePorts(ports), open);
     return { host, source, sourceFrom: sourceFlag ? "--source" : "trace", scanner: `nmap ${args.join(" ")}`, durationMs, open, unexpected, admittedNotAnswering };
 }
 
