@@ -4,8 +4,8 @@
  * entry rejects the whole answer, because dropping it would silently change the
  * allowlist.
  */
-import axios, { AxiosError, AxiosInstance, AxiosResponse } from "axios";
-import axiosRetry, { isNetworkError } from "axios-retry";
+import type { AxiosError, AxiosInstance, AxiosResponse } from "axios";
+import type * as AxiosRetry from "axios-retry";
 import { Cidr, CidrError, coverage, Coverage, describeCoverage, parseCidr, specialRangeOf, uniqueSorted } from "./cidr";
 import { escapeText } from "./text";
 
@@ -328,15 +328,18 @@ function retryAfterMs(error: AxiosError): number | undefined {
 }
 
 function isRetryable(error: AxiosError): boolean {
-    if (error.code === AxiosError.ERR_CANCELED) return false; // the deadline passed
+    if (error.code === "ERR_CANCELED") return false; // the deadline passed
     const status = error.response?.status;
     if (status !== undefined) return status === 429 || status >= 500;
     if (error.code === "ECONNABORTED" || error.code === "ETIMEDOUT") return true; // attempt timed out
     // An oversized body is refused, not retried.
-    return error.code !== AxiosError.ERR_BAD_RESPONSE && isNetworkError(error);
+    return error.code !== "ERR_BAD_RESPONSE" && (require("axios-retry") as typeof AxiosRetry).isNetworkError(error);
 }
 
 function makeClient(timeoutMs: number, retries: number, deadline: number, onRetry?: (attempt: number, reason: string) => void): AxiosInstance {
+    // Loaded here, not at the top: the tools that read a saved answer never pay for axios.
+    const axios: typeof import("axios").default = require("axios").default;
+    const axiosRetry = (require("axios-retry") as typeof AxiosRetry).default;
     const client = axios.create({
         timeout: timeoutMs,
         maxRedirects: 0, // redirects are checked by hand: only the same host is followed
@@ -364,7 +367,7 @@ function makeClient(timeoutMs: number, retries: number, deadline: number, onRetr
 function describeFailure(error: unknown, deadlineMs: number, timeoutMs: number): string {
     if (error instanceof CloudflareRangesError) return error.message;
     const e = error as AxiosError;
-    if (e.code === AxiosError.ERR_CANCELED) return `no valid answer within the ${deadlineMs} ms deadline`;
+    if (e.code === "ERR_CANCELED") return `no valid answer within the ${deadlineMs} ms deadline`;
     if (e.response) return `HTTP ${e.response.status} ${e.response.statusText ?? ""}`.trim() + " after retries";
     if (e.code === "ECONNABORTED" || e.code === "ETIMEDOUT") return `each attempt timed out after ${timeoutMs} ms`;
     if (/maxContentLength/.test(e.message ?? "")) return `the body is larger than ${MAX_BODY_BYTES} bytes`;

@@ -4,7 +4,6 @@
  * with the same care as the ranges: a deadline, no proxy, no redirect off-host, and
  * strict parsing of the answer. Used by the lockout guard and the audit.
  */
-import axios from "axios";
 import { CidrError, parseSingleAddress } from "./cidr";
 import { endpointUrlProblem, EndpointRule, isLoopbackHost } from "./cloudflare";
 
@@ -69,6 +68,8 @@ export async function fetchPublicAddress(options: PublicAddressOptions = {}): Pr
     const abort = new AbortController();
     const timer = setTimeout(() => abort.abort(), deadlineMs);
     try {
+        // Loaded here, not at the top: the tools given an address never pay for axios.
+        const axios: typeof import("axios").default = require("axios").default;
         const response = await axios.get<string>(url, {
             timeout: deadlineMs,
             signal: abort.signal,

@@ -3,7 +3,8 @@
 import { execFile } from "child_process";
 import * as path from "path";
 import { promisify } from "util";
-import { nmapArgs, openPortsFromXml, parsePorts } from "../scripts/audit";
+import { nmapArgs, openPortsFromXml, parsePorts, verdict } from "../scripts/audit";
+import { parseSingleAddress } from "../components";
 import { describeNetns } from "./helpers/describe-netns";
 import { CLIENTS, Lab, SERVER } from "./helpers/netns";
 import { SAMPLE_ANSWER_PATH } from "./helpers/server";
@@ -59,8 +60,9 @@ describeNetns("the audit against a server behind the stack's host firewall", () 
         expect(report.hosts[0].scanner).toMatch(/^nmap -n -Pn -sS -p 1-1024,3000,9000 --min-rate 10000 --max-retries 1 /);
     }, 60_000);
 
+    // Inserted first in the input chain: the ruleset ends in an explicit (counted) drop.
     test.each(cases)("the same plus 3000 open to all: exit 1 from the %s client over %s, naming 3000 and only 3000", async (client, family, open) => {
-        await lab.nft(lab.server, (await rulesetOf("hetzner-dashboard")) + "add rule inet cloudflare_origin_firewall input tcp dport 3000 accept\n");
+        await lab.nft(lab.server, (await rulesetOf("hetzner-dashboard")) + "insert rule inet cloudflare_origin_firewall input tcp dport 3000 accept\n");
         const r = await audit(lab, client, [...common, "--host", SERVER[family], "--source", sourceOf(client, family)]);
         expect(r.code).toBe(1);
         const report = JSON.parse(r.stdout);
@@ -83,7 +85,7 @@ describeNetns("the audit against a server behind the stack's host firewall", () 
 
     test("a readable table by default: the failing run names the port and the verdict", async () => {
         await lab.exec(lab.server, ["nft", "flush", "ruleset"]);
-        await lab.nft(lab.server, (await rulesetOf("hetzner-dashboard")) + "add rule inet cloudflare_origin_firewall input tcp dport 3000 accept\n");
+        await lab.nft(lab.server, (await rulesetOf("hetzner-dashboard")) + "insert rule inet cloudflare_origin_firewall input tcp dport 3000 accept\n");
         const r = await audit(lab, "trusted", common.filter((a) => a !== "--json").concat(["--host", SERVER.v4, "--source", TRUSTED.v4]));
         expect(r.code).toBe(1);
         const lines = r.stdout.split("\n");
@@ -153,6 +155,23 @@ describe("pieces", () => {
         expect(nmapArgs("192.0.2.1", "22", true)).toEqual(["-n", "-Pn", "-sS", "-p", "22", "--min-rate", "10000", "--max-retries", "1", "--host-timeout", "300s", "-oX", "-", "192.0.2.1"]);
         expect(nmapArgs("2001:db8::1", "22", false)).toContain("-sT");
         expect(nmapArgs("2001:db8::1", "22", false).slice(-2)).toEqual(["-6", "2001:db8::1"]);
+    });
+    test("the verdict: admitted from this source, exposed (with what the policy says), admitted but silent", () => {
+        const rules = [
+            { description: "SSH", protocol: "tcp" as const, port: "22", sources: ["203.0.113.0/24"] },
+            { description: "HTTPS", protocol: "tcp" as const, port: "443", sources: ["104.16.0.0/13"] },
+            { description: "dashboard", protocol: "tcp" as const, port: "9000-9001", sources: ["203.0.113.10/32", "2001:db8::10/128"] },
+        ];
+        const cf = new Set(["104.16.0.0/13"]);
+        expect(verdict(rules, cf, parseSingleAddress("203.0.113.10"), [[1, 65535]], [22, 443, 3000])).toEqual({
+            unexpected: [
+                { port: 443, policy: "\"HTTPS\" admits only Cloudflare's ranges; 203.0.113.10 is not among them" },
+                { port: 3000, policy: "port 3000 is in no rule of the policy" },
+            ],
+            admittedNotAnswering: ["9000-9001"],
+        });
+        // Outside the scanned ranges nothing is reported as silent.
+        expect(verdict(rules, cf, parseSingleAddress("203.0.113.10"), [[1, 1024]], [22]).admittedNotAnswering).toEqual([]);
     });
     test("open ports from nmap's XML, never from its text", () => {
         const xml = `<?xml version="1.0"?><nmaprun><host><ports>

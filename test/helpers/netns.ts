@@ -13,7 +13,7 @@ import { promisify } from "util";
 
 const run = promisify(execFile);
 // The plain-JS helpers (listen.js, probe.js, ...) sit next to the source, also when this runs compiled from dist/.
-const HELPERS = [__dirname, path.join(__dirname, "..", "..", "..", "test", "helpers")].find((d) => fs.existsSync(path.join(d, "listen.js")))!;
+export const HELPERS = [__dirname, path.join(__dirname, "..", "..", "..", "test", "helpers")].find((d) => fs.existsSync(path.join(d, "listen.js")))!;
 
 /** A client of the server: its addresses in both families. */
 export interface ClientSpec {
@@ -183,53 +183,6 @@ export class Lab {
         return ports.filter((p) => r[p]);
     }
 
-    /**
-     * Starts a client in `ns` that connects to host:port again and again, each
-     * connection bounded by `timeoutMs`, until `stop()` (helpers/hammer.js).
-     * Resolves once a first connection has answered.
-     */
-    async hammer(ns: string, host: string, port: number, timeoutMs: number): Promise<Hammer> {
-        const child = spawn("ip", ["netns", "exec", ns, process.execPath, path.join(HELPERS, "hammer.js"), host, String(port), String(timeoutMs)], { stdio: ["pipe", "pipe", "inherit"] });
-        this.procs.push(child);
-        let out = "";
-        let onData = () => undefined as void;
-        child.stdout!.on("data", (d) => ((out += d), onData()));
-        const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
-        const waitFor = (done: () => boolean, what: string, boundMs: number) =>
-            new Promise<void>((resolve, reject) => {
-                const t = setTimeout(() => reject(new Error(`hammer in ${ns}: ${what} within ${boundMs} ms (output so far: ${JSON.stringify(out.slice(-200))})`)), boundMs);
-                const check = () => done() && (clearTimeout(t), resolve());
-                onData = check;
-                exited.then(() => (check(), reject(new Error(`hammer in ${ns} exited: ${JSON.stringify(out.slice(-200))}`))));
-                check();
-            });
-        await waitFor(() => out.startsWith("started\n"), "no first connection", 10_000);
-        const completed = () => out.length - "started\n".length;
-        return {
-            completed,
-            waitForMore: (than, boundMs = 10_000) => waitFor(() => completed() > than, `no connection completed after the ${than}th`, boundMs),
-            stop: async () => {
-                child.stdin!.end();
-                await waitFor(() => /\n\{.*\}\n$/.test(out), "no result after stop", 10_000);
-                return JSON.parse(out.trim().split("\n").pop()!);
-            },
-        };
-    }
-
-    /** TCP counters of a namespace's kernel (/proc/net/snmp Tcp and /proc/net/netstat TcpExt), by name. */
-    async tcpCounters(ns: string): Promise<Record<string, number>> {
-        const out: Record<string, number> = {};
-        for (const file of ["/proc/net/snmp", "/proc/net/netstat"]) {
-            const lines = (await this.exec(ns, ["cat", file])).split("\n");
-            for (let i = 0; i + 1 < lines.length; i += 2) {
-                const [prefix, ...names] = lines[i].split(/\s+/);
-                const values = lines[i + 1].split(/\s+/).slice(1);
-                if (prefix === "Tcp:" || prefix === "TcpExt:") names.forEach((n, j) => (out[n] = Number(values[j])));
-            }
-        }
-        return out;
-    }
-
     /** Kills what was started and removes every namespace; safe to call twice. */
     destroy(): void {
         for (const p of this.procs) p.kill("SIGKILL");
@@ -252,16 +205,6 @@ export class Lab {
             }
         }
     }
-}
-
-/** A client connecting again and again (see `Lab.hammer`). */
-export interface Hammer {
-    /** Connections completed so far. */
-    completed(): number;
-    /** Resolves once more than `than` connections have completed (bounded). */
-    waitForMore(than: number, boundMs?: number): Promise<void>;
-    /** Stops after the connection under way; its totals. */
-    stop(): Promise<{ attempts: number; failed: number }>;
 }
 
 /** The test clients every stack is probed from. */

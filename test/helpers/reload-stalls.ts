@@ -6,6 +6,7 @@
  */
 import { spawn } from "child_process";
 import * as path from "path";
+import { HELPERS } from "./netns";
 
 export interface ReloadStalls {
     reloads: number;
@@ -14,7 +15,7 @@ export interface ReloadStalls {
 }
 
 export async function measureReloadStalls(clientNs: string, host: string, port: number, reloads: number, reload: (i: number) => Promise<unknown>, timeoutMs = 500): Promise<ReloadStalls> {
-    const client = spawn("ip", ["netns", "exec", clientNs, process.execPath, path.join(__dirname, "connect-loop.js"), host, String(port), String(timeoutMs)], { stdio: ["pipe", "pipe", "inherit"] });
+    const client = spawn("ip", ["netns", "exec", clientNs, process.execPath, path.join(HELPERS, "connect-loop.js"), host, String(port), String(timeoutMs)], { stdio: ["pipe", "pipe", "inherit"] });
     let out = "";
     client.stdout!.on("data", (d) => (out += d));
     const exited = new Promise<void>((resolve) => client.once("exit", () => resolve()));
