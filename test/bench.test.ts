@@ -31,6 +31,7 @@ test("npm run bench prints every row, writes results.json, exits 1 exactly when 
         "audit / nmap with the same flags, TCP 1-2000, drop host",
         "audit / nmap with the same flags, TCP 1-2000, resetting host",
         "audit start-up: --ports 22, resetting host (whole command)",
+        "audit start-up: CPU time used (user + sys), same runs",
         "host firewall: ruleset load time, today's ranges",
         "host firewall: ruleset load time, largest provider policy (50 DigitalOcean rules, 46022 addresses)",
         "host firewall: flows cut after a narrowing apply (s)",

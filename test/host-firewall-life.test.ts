@@ -11,7 +11,8 @@ import * as os from "os";
 import * as path from "path";
 import { installMocks, valueOf } from "../scripts/mock-runtime";
 import { SAMPLE_RANGES } from "./helpers/fixtures";
-import { CLIENTS, CONTAINER, Lab, netnsUnavailable, SERVER } from "./helpers/netns";
+import { describeNetns } from "./helpers/describe-netns";
+import { CLIENTS, CONTAINER, Lab, SERVER } from "./helpers/netns";
 import { measureReloadStalls } from "./helpers/reload-stalls";
 
 const resources = installMocks();
@@ -34,14 +35,9 @@ const ROOT = path.join(__dirname, "..");
 const HOST_SCRIPT = path.join(ROOT, "host", "cof-host.sh");
 const HELPERS = path.join(__dirname, "helpers");
 
-// Without root and namespaces these tests cannot run: one loud line and a skip
-// (under CI=true they run, and fail with the reason).
-const unavailable = netnsUnavailable();
+// Without root and namespaces these suites are skipped (one loud line per run; under
+// CI they fail): see helpers/describe-netns.ts. The SSH suite also needs OpenSSH.
 const sshdMissing = fs.existsSync("/usr/sbin/sshd") && fs.existsSync("/usr/bin/ssh") ? undefined : "OpenSSH server or client missing (apt-get install openssh-server openssh-client; .ci/run installs them)";
-if (unavailable && !process.env.CI) console.warn(`host-firewall-life: SKIPPING the real-packet and real-process tests: ${unavailable}`);
-if (!unavailable && sshdMissing && !process.env.CI) console.warn(`host-firewall-life: SKIPPING the real SSH test: ${sshdMissing}`);
-const realTest = unavailable && !process.env.CI ? test.skip : test;
-const sshTest = (unavailable || sshdMissing) && !process.env.CI ? test.skip : test;
 
 const TRUSTED = { key: "trusted", v4: "203.0.113.10", v6: "2001:db8::10" };
 const dashboard = { ssh: { sources: [TRUSTED.v4, TRUSTED.v6] }, rules: [{ description: "Trading dashboard from trusted addresses", port: 9000, sources: [TRUSTED.v4, TRUSTED.v6] }] };
@@ -73,6 +69,7 @@ function runIn(ns: string, cmd: string[], options: { input?: string; env?: NodeJ
         const child = execFile("ip", ["netns", "exec", ns, ...cmd], { env: options.env ?? process.env, timeout: options.timeoutMs ?? 60_000, maxBuffer: 16 * 1024 * 1024 }, (e: any, stdout, stderr) =>
             resolve({ code: e ? (typeof e.code === "number" ? e.code : -1) : 0, stdout, stderr }),
         );
+        child.stdin!.on("error", () => undefined); // a command that exits without reading its input (EPIPE)
         child.stdin!.end(options.input ?? "");
     });
 }
@@ -114,8 +111,8 @@ const lockWaiters = (ns: string) => processesIn(ns).filter((p) => path.basename(
 
 // ---------------------------------------------------------------- real packets: the ruleset
 
-describe("real packets: what a real server needs", () => {
-    realTest("DHCPv6: replies from a link-local server (udp 547 -> 546) reach the client; the same from a global address does not", async () => {
+describeNetns("real packets: what a real server needs", () => {
+    test("DHCPv6: replies from a link-local server (udp 547 -> 546) reach the client; the same from a global address does not", async () => {
         const lab = Lab.create([CLIENTS.stranger]);
         let listener: ChildProcess | undefined;
         try {
@@ -140,7 +137,7 @@ describe("real packets: what a real server needs", () => {
         }
     }, 60_000);
 
-    realTest("allowPing: echo requests answered over IPv4 and IPv6 and rate limited; timestamp requests never; no allowPing, no echo", async () => {
+    test("allowPing: echo requests answered over IPv4 and IPv6 and rate limited; timestamp requests never; no allowPing, no echo", async () => {
         const lab = Lab.create([CLIENTS.stranger]);
         const ns = lab.clients.stranger;
         const ping = (args: string[]) => runIn(ns, ["ping", "-n", ...args]);
@@ -169,7 +166,7 @@ describe("real packets: what a real server needs", () => {
         chain postrouting { type nat hook postrouting priority srcnat; policy accept; ip saddr 172.17.0.0/16 oifname != "docker0" masquerade; }
     }
 `;
-    realTest("containers reach the host by default and not with allowContainersToHost: false; routed access to container addresses is dropped; published ports and containers' own traffic keep working", async () => {
+    test("containers reach the host by default and not with allowContainersToHost: false; routed access to container addresses is dropped; published ports and containers' own traffic keep working", async () => {
         const lab = Lab.create([CLIENTS.stranger, TRUSTED], { container: true });
         const k = lab.container!;
         try {
@@ -199,7 +196,7 @@ describe("real packets: what a real server needs", () => {
         }
     }, 60_000);
 
-    realTest("a narrowing apply cuts the established connections it no longer admits at once; admitted ones carry on", async () => {
+    test("a narrowing apply cuts the established connections it no longer admits at once; admitted ones carry on", async () => {
         const lab = Lab.create([TRUSTED]);
         const holds: ChildProcess[] = [];
         try {
@@ -232,7 +229,7 @@ describe("real packets: what a real server needs", () => {
         }
     }, 60_000);
 
-    realTest(`drops are counted, and logged rate-limited with the prefix "${NFT_LOG_PREFIX}"`, async () => {
+    test(`drops are counted, and logged rate-limited with the prefix "${NFT_LOG_PREFIX}"`, async () => {
         const lab = Lab.create([CLIENTS.stranger]);
         // The kernel logs from network namespaces only with this switch; restored below.
         const logAll = "/proc/sys/net/netfilter/nf_log_all_netns";
@@ -260,7 +257,7 @@ describe("real packets: what a real server needs", () => {
         }
     }, 60_000);
 
-    realTest("100 reloads of the ruleset while a Cloudflare client connects again and again (500 ms connect timeout): not one connection stalls", async () => {
+    test("100 reloads of the ruleset while a Cloudflare client connects again and again (500 ms connect timeout): not one connection stalls", async () => {
         const lab = Lab.create([CLIENTS.cloudflare]);
         try {
             await lab.listen(lab.server, [443]);
@@ -303,13 +300,12 @@ class HostDirs {
     }
 }
 
-describe("real processes: commit-confirm (host/cof-host.sh) against the invariant", () => {
+describeNetns("real processes: commit-confirm (host/cof-host.sh) against the invariant", () => {
     // Invariant: once nothing is pending, the running table is the persisted one, or
     // the persisted one is unchanged and the rollback restored the table before.
     let lab: Lab;
     let scratch: Lab;
     beforeAll(() => {
-        if (unavailable && !process.env.CI) return;
         lab = Lab.create([TRUSTED]);
         scratch = Lab.create([]);
     });
@@ -334,7 +330,7 @@ describe("real processes: commit-confirm (host/cof-host.sh) against the invarian
     };
     const settled = () => waitFor("every rollback timer to end", 15_000, () => rollbacks(lab.server).length === 0);
 
-    realTest("two concurrent applies (10 trials): one confirm persists what runs, no stray rollback undoes it afterwards", async () => {
+    test("two concurrent applies (10 trials): one confirm persists what runs, no stray rollback undoes it afterwards", async () => {
         const said: string[] = [];
         for (let trial = 0; trial < 10; trial++) {
             const h = await freshHost();
@@ -355,7 +351,7 @@ describe("real processes: commit-confirm (host/cof-host.sh) against the invarian
         for (const s of said) expect(s).toContain("cof-host: confirmed: the running table is the one applied");
     }, 120_000);
 
-    realTest("confirm at the rollback moment (10 trials): whichever takes the lock first decides, and the output says which", async () => {
+    test("confirm at the rollback moment (10 trials): whichever takes the lock first decides, and the output says which", async () => {
         const outcomes: string[] = [];
         for (let trial = 0; trial < 10; trial++) {
             const h = await freshHost();
@@ -392,7 +388,7 @@ describe("real processes: commit-confirm (host/cof-host.sh) against the invarian
         expect(outcomes).toHaveLength(10);
     }, 120_000);
 
-    realTest("a reboot between apply and confirm: fresh /run, a decoy process holding the old pid; confirm kills nothing and persists nothing", async () => {
+    test("a reboot between apply and confirm: fresh /run, a decoy process holding the old pid; confirm kills nothing and persists nothing", async () => {
         const h = await freshHost();
         let decoy: ChildProcess | undefined;
         try {
@@ -433,7 +429,7 @@ describe("real processes: commit-confirm (host/cof-host.sh) against the invarian
         }
     }, 60_000);
 
-    realTest("confirm persists only the table it applied: a table changed since is refused, and rolls back", async () => {
+    test("confirm persists only the table it applied: a table changed since is refused, and rolls back", async () => {
         const h = await freshHost();
         try {
             expect((await h.script(["apply", "1"], A)).code).toBe(0);
@@ -449,7 +445,7 @@ describe("real processes: commit-confirm (host/cof-host.sh) against the invarian
         }
     }, 60_000);
 
-    realTest("property: after any sequence of applies, confirms, timeouts and reboots, the running table is the persisted one", async () => {
+    test("property: after any sequence of applies, confirms, timeouts and reboots, the running table is the persisted one", async () => {
         type Op = { op: "apply"; ruleset: "A" | "B" | "LOCKOUT" } | { op: "confirm" } | { op: "timeout" } | { op: "reboot" };
         const texts = { A, B, LOCKOUT };
         const opArb: fc.Arbitrary<Op> = fc.oneof(
@@ -496,7 +492,7 @@ describe("real processes: commit-confirm (host/cof-host.sh) against the invarian
         );
     }, 180_000);
 
-    realTest("an apply that nft refuses at load time, over a pending one: the pending one still rolls back on time", async () => {
+    test("an apply that nft refuses at load time, over a pending one: the pending one still rolls back on time", async () => {
         const h = await freshHost();
         try {
             // An nft that passes the check but refuses the load (slowly, so the pending apply's timer looks in between).
@@ -515,7 +511,7 @@ describe("real processes: commit-confirm (host/cof-host.sh) against the invarian
         }
     }, 60_000);
 
-    realTest("an apply removes the objects the new ruleset no longer declares, so the running table is exactly what boot loads", async () => {
+    test("an apply removes the objects the new ruleset no longer declares, so the running table is exactly what boot loads", async () => {
         const h = await freshHost();
         try {
             await lab.exec(lab.server, ["nft", "add", "set", "inet", NFT_TABLE, "renamed_v4", "{ type ipv4_addr; flags interval; }"]);
@@ -529,7 +525,7 @@ describe("real processes: commit-confirm (host/cof-host.sh) against the invarian
         }
     }, 60_000);
 
-    realTest("first delivery to a host without our table: the rollback removes the table again; a ruleset nft refuses changes nothing", async () => {
+    test("first delivery to a host without our table: the rollback removes the table again; a ruleset nft refuses changes nothing", async () => {
         await settled();
         await lab.exec(lab.server, ["nft", "flush", "ruleset"]);
         const h = new HostDirs(lab.server);
@@ -552,8 +548,8 @@ describe("real processes: commit-confirm (host/cof-host.sh) against the invarian
 
 // ---------------------------------------------------------------- real SSH
 
-describe("real SSH: the commands HostFirewallOverSsh runs, through OpenSSH", () => {
-    sshTest("apply, confirm over a new connection (persisted, unit installed and enabled); a lockout rolls back by itself", async () => {
+describeNetns("real SSH: the commands HostFirewallOverSsh runs, through OpenSSH", () => {
+    test("apply, confirm over a new connection (persisted, unit installed and enabled); a lockout rolls back by itself", async () => {
         // The exact strings the component hands to @pulumi/command.
         const strings = async (name: string, ruleset: string) => {
             const c = new HostFirewallOverSsh(name, { ruleset, connection: { host: SERVER.v4, privateKey: "unused" }, rollbackSeconds: 10 });
@@ -638,4 +634,4 @@ describe("real SSH: the commands HostFirewallOverSsh runs, through OpenSSH", () 
             fs.rmSync(tmp, { recursive: true, force: true });
         }
     }, 120_000);
-});
+}, sshdMissing);

@@ -14,14 +14,17 @@ function reasonForThisRun(): string | undefined {
     return known === undefined ? netnsUnavailable() : known || undefined;
 }
 
-export function describeNetns(name: string, fn: () => void): void {
-    const reason = reasonForThisRun();
+/** `also`: why something else the suite needs is missing (said in its own line when it is the only reason). */
+export function describeNetns(name: string, fn: () => void, also?: string): void {
+    const netns = reasonForThisRun();
+    const reason = netns ?? also;
+    if (!netns && also && !inCi()) console.warn(`*** "${name}" SKIPPED: ${also} ***`);
     if (!reason) {
         describe(name, fn);
     } else if (inCi()) {
         describe(name, () => {
-            test("network namespaces can be made (required when CI is set)", () => {
-                throw new Error(`${reason}; ${NETNS_HOW}`);
+            test("what the suite needs is here (required when CI is set)", () => {
+                throw new Error(netns ? `${netns}; ${NETNS_HOW}` : reason);
             });
         });
     } else {
