@@ -8,6 +8,7 @@ import * as path from "path";
 import { promisify } from "util";
 import { checkOriginPullRotation, originPullGenerationOf, ZoneOriginPullCertificate } from "../components";
 import { startServer } from "./helpers/server";
+import { compiled } from "./helpers/compiled";
 
 const ROOT = path.join(__dirname, "..");
 const pem = (file: string) => fs.readFileSync(path.join(__dirname, "fixtures", "aop", file), "utf8");
@@ -79,7 +80,7 @@ describe("the program asks Cloudflare before registering anything", () => {
                 fs.writeFileSync(path.join(dir, "zone.json"), JSON.stringify(certs));
                 env.COF_TEST_ZONE_CERTIFICATES = path.join(dir, "zone.json");
             } else delete env.COF_TEST_ZONE_CERTIFICATES;
-            return await promisify(execFile)(process.execPath, ["-r", "ts-node/register/transpile-only", "test/fixtures/run-program.ts", config, cf.url], { cwd: ROOT, env }).then(
+            return await promisify(execFile)(process.execPath, [compiled("test/fixtures/run-program.ts"), config, cf.url], { cwd: ROOT, env }).then(
                 (r) => ({ code: 0, report: JSON.parse(r.stdout) }),
                 (e) => ({ code: e.code as number, report: JSON.parse(e.stdout) }),
             );

@@ -19,7 +19,7 @@ test("the old ipRange spelling fails the registration itself, and nothing is rec
 });
 
 test("a compressed ip6 value (what we sent before issue 21) fails the registration itself, citing the release tag", async () => {
-    const out = await promisify(execFile)(process.execPath, ["-r", "ts-node/register/transpile-only", "test/fixtures/compressed-ip6-access-rule.ts"], { cwd: path.join(__dirname, "..") }).then(
+    const out = await promisify(execFile)(process.execPath, [compiled("test/fixtures/compressed-ip6-access-rule.ts")], { cwd: path.join(__dirname, "..") }).then(
         (r) => ({ code: 0, report: JSON.parse(r.stdout) }),
         (e) => ({ code: e.code as number, report: JSON.parse(e.stdout) }),
     );

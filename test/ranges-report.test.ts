@@ -7,6 +7,7 @@ import * as path from "path";
 import { promisify } from "util";
 import { answerJson, rangesReport } from "../scripts/ranges-report";
 import { SAMPLE_RANGES } from "./helpers/fixtures";
+import { compiled } from "./helpers/compiled";
 
 const NEXT = {
     ipv4: [...SAMPLE_RANGES.ipv4.filter((c) => c !== "131.0.72.0/22"), "45.85.118.0/23"],
@@ -55,7 +56,7 @@ describe("npm run ranges-report", () => {
             const run = () =>
                 promisify(execFile)(
                     process.execPath,
-                    ["-r", "ts-node/register/transpile-only", "scripts/ranges-report.ts", "--previous", kept, "--save", kept, "--ranges-file", now, "--summary", summary, "--output", output, "--report-dir", path.join(dir, "report")],
+                    [compiled("scripts/ranges-report.ts"), "--previous", kept, "--save", kept, "--ranges-file", now, "--summary", summary, "--output", output, "--report-dir", path.join(dir, "report")],
                     { cwd: path.join(__dirname, "..") },
                 );
             await run();
