@@ -136,6 +136,7 @@ export class Lab {
     async exec(ns: string, cmd: string[], options: { input?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<string> {
         const p = run("ip", ["netns", "exec", ns, ...cmd], { timeout: options.timeoutMs ?? 60_000, maxBuffer: 64 * 1024 * 1024, env: options.env ?? process.env });
         if (options.input !== undefined) {
+            p.child.stdin!.on("error", () => undefined); // the command exited without reading it: its exit status says why
             p.child.stdin!.end(options.input);
         }
         try {
@@ -155,7 +156,7 @@ export class Lab {
         const child = spawn("ip", ["netns", "exec", ns, process.execPath, path.join(HELPERS, "listen.js"), ...ports.map(String)], { stdio: ["ignore", "pipe", "inherit"] });
         this.procs.push(child);
         await new Promise<void>((resolve, reject) => {
-            const t = setTimeout(() => reject(new Error(`listeners in ${ns} did not start within 5 s`)), 5000);
+            const t = setTimeout(() => reject(new Error(`listeners in ${ns} did not start within 30 s`)), 30_000);
             child.stdout!.once("data", () => (clearTimeout(t), resolve()));
             child.once("exit", (code) => (clearTimeout(t), reject(new Error(`listener in ${ns} exited with ${code}`))));
         });
@@ -166,7 +167,7 @@ export class Lab {
         const child = spawn("ip", ["netns", "exec", ns, process.execPath, path.join(HELPERS, script), ...args], { stdio: ["ignore", "pipe", "inherit"] });
         this.procs.push(child);
         return new Promise<string>((resolve, reject) => {
-            const t = setTimeout(() => reject(new Error(`${script} in ${ns} did not start within 5 s`)), 5000);
+            const t = setTimeout(() => reject(new Error(`${script} in ${ns} did not start within 30 s`)), 30_000);
             child.stdout!.once("data", (d) => (clearTimeout(t), resolve(String(d).trim())));
             child.once("exit", (code) => (clearTimeout(t), reject(new Error(`${script} in ${ns} exited with ${code}`))));
         });
