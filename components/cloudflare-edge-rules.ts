@@ -115,9 +115,7 @@ export function validateBlockedSources(sources: unknown): AccessRuleTarget[] {
         if (c.prefix === full) t = { target: c.family === 4 ? "ip" : "ip6", value: accessRuleValue(c), canonical };
         else if (allowed.includes(c.prefix)) t = { target: "ip_range", value: accessRuleValue(c), canonical };
         else {
-            throw new PolicyError(
-                `blockedSources[${i}]: "${s}" is a /${c.prefix}; Cloudflare IP Access rules take single addresses, /16 or /24 for IPv4 and /32, /48 or /64 for IPv6`,
-            );
+            throw new PolicyError(`blockedSources[${i}]: "${s}" is a /${c.prefix}; Cloudflare IP Access rules take single addresses, /16 or /24 for IPv4 and /32, /48 or /64 for IPv6`);
         }
         return { ...c, ...t };
     });
@@ -251,9 +249,7 @@ export function checkOneEdgePerZone(edges: readonly EdgeZoneClaim[]): void {
 export function validateEdge(args: CloudflareOriginEdgeArgs, component = "edge"): AccessRuleTarget[] {
     if (args.zoneId === undefined || args.zoneId === "") throw new PolicyError(`zoneId: missing; give the Cloudflare zone id (dashboard > Overview > API)`);
     if (typeof args.zoneId === "string" && !ZONE_ID.test(args.zoneId)) {
-        throw new PolicyError(
-            `zoneId: ${JSON.stringify(args.zoneId)} is not a Cloudflare zone id; copy the 32 lower-case hex digits from the zone's Overview page (API section)`,
-        );
+        throw new PolicyError(`zoneId: ${JSON.stringify(args.zoneId)} is not a Cloudflare zone id; copy the 32 lower-case hex digits from the zone's Overview page (API section)`);
     }
     const names = new Map<string, string>();
     const claim = (resourceName: string, what: string) => {
@@ -278,9 +274,7 @@ export function validateEdge(args: CloudflareOriginEdgeArgs, component = "edge")
         originPullGenerations(aop);
     } else if (aop !== undefined && typeof aop !== "boolean") {
         if (typeof aop !== "object" || aop === null || aop.certificate === undefined || aop.privateKey === undefined) {
-            throw new PolicyError(
-                `authenticatedOriginPulls: give true (a certificate of your own is generated), { generations: [1, 2] } (rotating it), false, or { certificate, privateKey, caCertificate? }`,
-            );
+            throw new PolicyError(`authenticatedOriginPulls: give true (a certificate of your own is generated), { generations: [1, 2] } (rotating it), false, or { certificate, privateKey, caCertificate? }`);
         }
         for (const field of ["certificate", "caCertificate"] as const) {
             const v = aop[field];

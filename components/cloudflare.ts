@@ -333,12 +333,15 @@ function isRetryable(error: AxiosError): boolean {
     if (status !== undefined) return status === 429 || status >= 500;
     if (error.code === "ECONNABORTED" || error.code === "ETIMEDOUT") return true; // attempt timed out
     // An oversized body is refused, not retried.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on first use (see makeClient)
     return error.code !== "ERR_BAD_RESPONSE" && (require("axios-retry") as typeof AxiosRetry).isNetworkError(error);
 }
 
 function makeClient(timeoutMs: number, retries: number, deadline: number, onRetry?: (attempt: number, reason: string) => void): AxiosInstance {
     // Loaded here, not at the top: the tools that read a saved answer never pay for axios.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- see above
     const axios: typeof import("axios").default = require("axios").default;
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- see above
     const axiosRetry = (require("axios-retry") as typeof AxiosRetry).default;
     const client = axios.create({
         timeout: timeoutMs,

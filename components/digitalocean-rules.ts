@@ -96,9 +96,7 @@ export function validateEgress(egress: DigitalOceanOriginFirewallArgs["egress"])
 /** Checks attachment and name against DigitalOcean's limits and patterns. */
 export function validateDigitalOceanPlacement(args: Pick<DigitalOceanOriginFirewallArgs, "dropletIds" | "tags">, firewallName: string): string[] | undefined {
     if (!NAME.test(firewallName)) {
-        throw new PolicyError(
-            `firewallName: ${showText(firewallName)} is not a DigitalOcean firewall name; use at least 2 letters, digits, "." or "-", starting with a letter or digit`,
-        );
+        throw new PolicyError(`firewallName: ${showText(firewallName)} is not a DigitalOcean firewall name; use at least 2 letters, digits, "." or "-", starting with a letter or digit`);
     }
     const ids = args.dropletIds ?? [];
     if (ids.length > DO_MAX_DROPLETS) {

@@ -69,9 +69,7 @@ export function toHetznerRules(rules: PolicyRule[]): HetznerRule[] {
     checkRuleCount(split.length, HETZNER_MAX_RULES, "Hetzner", "merge extra rules, use port ranges, or list fewer trusted sources");
     const effective = split.reduce((n, r) => n + r.sources.length, 0);
     if (effective > HETZNER_MAX_EFFECTIVE_RULES) {
-        throw new PolicyError(
-            `Hetzner: this policy renders ${effective} effective rules (one per rule and address), more than the ${HETZNER_MAX_EFFECTIVE_RULES} a Hetzner firewall allows; list fewer addresses, or merge them into broader blocks`,
-        );
+        throw new PolicyError(`Hetzner: this policy renders ${effective} effective rules (one per rule and address), more than the ${HETZNER_MAX_EFFECTIVE_RULES} a Hetzner firewall allows; list fewer addresses, or merge them into broader blocks`);
     }
     return split.map((r) => ({
         direction: "in",
@@ -82,8 +80,7 @@ export function toHetznerRules(rules: PolicyRule[]): HetznerRule[] {
     }));
 }
 
-const SELECTOR_HELP =
-    'Hetzner\'s selector language: "k=v" (or "k==v"), "k!=v", "k" (present), "!k" (absent), "k in (v1,v2)", "k notin (v1,v2)", joined by commas, e.g. "app=dashboard,env!=test"';
+const SELECTOR_HELP = 'Hetzner\'s selector language: "k=v" (or "k==v"), "k!=v", "k" (present), "!k" (absent), "k in (v1,v2)", "k notin (v1,v2)", joined by commas, e.g. "app=dashboard,env!=test"';
 
 /**
  * Checks a label selector against Hetzner's selector language (API documentation,
@@ -156,9 +153,7 @@ export function checkFirewallsPerServer(firewalls: readonly HetznerAttachmentCla
     const warnings: string[] = [];
     for (const [id, list] of [...owners].sort(([a], [b]) => a - b)) {
         if (list.length > HETZNER_MAX_FIREWALLS_PER_SERVER) {
-            throw new PolicyError(
-                `applyTo.serverIds: server ${id} would get ${list.length} firewalls (${list.join(", ")}); Hetzner allows ${HETZNER_MAX_FIREWALLS_PER_SERVER} per server. Merge firewalls, or attach fewer to this server`,
-            );
+            throw new PolicyError(`applyTo.serverIds: server ${id} would get ${list.length} firewalls (${list.join(", ")}); Hetzner allows ${HETZNER_MAX_FIREWALLS_PER_SERVER} per server. Merge firewalls, or attach fewer to this server`);
         }
         if (list.length === HETZNER_MAX_FIREWALLS_PER_SERVER) {
             warnings.push(
@@ -176,9 +171,7 @@ export function toHetznerApplyTos(applyTo: HetznerApplyTo | undefined): hcloud.t
     if (selectors.length > 0 && servers.length > 0) {
         // A server reached both ways is "managed by label selector" at Hetzner, and
         // later changes to it are refused (firewall_managed_by_label_selector).
-        throw new PolicyError(
-            "applyTo: give labelSelectors or serverIds, not both; Hetzner refuses later changes to a server attached both ways (firewall_managed_by_label_selector). Put a label on the servers and select it",
-        );
+        throw new PolicyError("applyTo: give labelSelectors or serverIds, not both; Hetzner refuses later changes to a server attached both ways (firewall_managed_by_label_selector). Put a label on the servers and select it");
     }
     const canonical = selectors.map((s, i) => {
         // Characters first (printable, the selector alphabet; in inert words), then the grammar.
@@ -218,6 +211,9 @@ export function validateHetznerNaming(name: string, labels: Record<string, strin
  */
 export function hetznerPhysicalName(base: string, labels: Record<string, string> | undefined, applyTos: unknown[]): string {
     const sortedLabels = Object.entries(labels ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    const digest = createHash("sha256").update(JSON.stringify([base, sortedLabels, applyTos])).digest("hex").slice(0, NAME_SUFFIX - 1);
+    const digest = createHash("sha256")
+        .update(JSON.stringify([base, sortedLabels, applyTos]))
+        .digest("hex")
+        .slice(0, NAME_SUFFIX - 1);
     return `${base}-${digest}`;
 }

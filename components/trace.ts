@@ -69,6 +69,7 @@ export async function fetchPublicAddress(options: PublicAddressOptions = {}): Pr
     const timer = setTimeout(() => abort.abort(), deadlineMs);
     try {
         // Loaded here, not at the top: the tools given an address never pay for axios.
+        // eslint-disable-next-line @typescript-eslint/no-require-imports -- see above
         const axios: typeof import("axios").default = require("axios").default;
         const response = await axios.get<string>(url, {
             timeout: deadlineMs,

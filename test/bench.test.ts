@@ -11,9 +11,7 @@ import { NETNS_ENV } from "./helpers/netns";
 test("npm run bench prints every row, writes results.json, exits 1 exactly when a target is missed", async () => {
     const root = path.join(__dirname, "..");
     const run = await new Promise<{ code: number; stdout: string }>((resolve) =>
-        execFile(process.execPath, [compiled("bench/bench.ts")], { cwd: root, env: { ...process.env, BENCH_QUICK: "1" }, timeout: 200_000 }, (e: any, stdout) =>
-            resolve({ code: e ? e.code : 0, stdout }),
-        ),
+        execFile(process.execPath, [compiled("bench/bench.ts")], { cwd: root, env: { ...process.env, BENCH_QUICK: "1" }, timeout: 200_000 }, (e: any, stdout) => resolve({ code: e ? e.code : 0, stdout })),
     );
     const results = JSON.parse(fs.readFileSync(path.join(root, "bench", "results.json"), "utf8"));
     expect(results.quick).toBe(true);

@@ -36,7 +36,11 @@ function ip(...args: string[]): void {
 /** Why namespaces cannot be made here, or undefined when they can. */
 export function netnsUnavailable(): string | undefined {
     if (process.getuid?.() !== 0) return `not root (uid ${process.getuid?.()})`;
-    const missing = [["ip", "iproute2"], ["nft", "nftables"], ["nmap", "nmap"]].filter(([tool]) => {
+    const missing = [
+        ["ip", "iproute2"],
+        ["nft", "nftables"],
+        ["nmap", "nmap"],
+    ].filter(([tool]) => {
         try {
             execFileSync("sh", ["-c", `command -v ${tool}`], { stdio: "ignore" });
             return false;
