@@ -4,7 +4,7 @@ import { execFile } from "child_process";
 import * as path from "path";
 import { promisify } from "util";
 import { nmapArgs, openPortsFromXml, parsePorts, verdict } from "../scripts/audit";
-import { parseSingleAddress } from "../components";
+import { admittedEntries, parseSingleAddress, PolicyRule } from "../components";
 import { describeNetns } from "./helpers/describe-netns";
 import { CLIENTS, Lab, SERVER } from "./helpers/netns";
 import { SAMPLE_ANSWER_PATH } from "./helpers/server";
@@ -157,13 +157,13 @@ describe("pieces", () => {
         expect(nmapArgs("2001:db8::1", "22", false).slice(-2)).toEqual(["-6", "2001:db8::1"]);
     });
     test("the verdict: admitted from this source, exposed (with what the policy says), admitted but silent", () => {
-        const rules = [
-            { description: "SSH", protocol: "tcp" as const, port: "22", sources: ["203.0.113.0/24"] },
-            { description: "HTTPS", protocol: "tcp" as const, port: "443", sources: ["104.16.0.0/13"] },
-            { description: "dashboard", protocol: "tcp" as const, port: "9000-9001", sources: ["203.0.113.10/32", "2001:db8::10/128"] },
+        const rules: PolicyRule[] = [
+            { kind: "ssh", index: 0, description: "SSH", protocol: "tcp", port: "22", sources: ["203.0.113.0/24"] },
+            { kind: "cloudflare", index: 0, description: "HTTPS", protocol: "tcp", port: "443", sources: ["104.16.0.0/13"] },
+            { kind: "extra", index: 0, description: "dashboard", protocol: "tcp", port: "9000-9001", sources: ["203.0.113.10/32", "2001:db8::10/128"] },
         ];
-        const cf = new Set(["104.16.0.0/13"]);
-        expect(verdict(rules, cf, parseSingleAddress("203.0.113.10"), [[1, 65535]], [22, 443, 3000])).toEqual({
+        const admitted = { entries: admittedEntries(rules) };
+        expect(verdict(admitted, parseSingleAddress("203.0.113.10"), [[1, 65535]], [22, 443, 3000])).toEqual({
             unexpected: [
                 { port: 443, policy: "\"HTTPS\" admits only Cloudflare's ranges; 203.0.113.10 is not among them" },
                 { port: 3000, policy: "port 3000 is in no rule of the policy" },
@@ -171,8 +171,9 @@ describe("pieces", () => {
             admittedNotAnswering: ["9000-9001"],
         });
         // Outside the scanned ranges nothing is reported as silent.
-        expect(verdict(rules, cf, parseSingleAddress("203.0.113.10"), [[1, 1024]], [22]).admittedNotAnswering).toEqual([]);
+        expect(verdict(admitted, parseSingleAddress("203.0.113.10"), [[1, 1024]], [22]).admittedNotAnswering).toEqual([]);
     });
+
     test("open ports from nmap's XML, never from its text", () => {
         const xml = `<?xml version="1.0"?><nmaprun><host><ports>
             <port protocol="tcp" portid="22"><state state="open"/></port>
