@@ -7,4 +7,4 @@ export * from "./hetzner";
 export * from "./digitalocean";
 export * from "./config";
 export * from "./cloudflare-edge";
-export * from "./host-firewall";
+export * from "./host-ssh";

@@ -4,7 +4,7 @@
 // tsconfig.json, so the schema is inferred from ./components and not from the
 // repository root's entry points.
 import { componentProviderHost } from "@pulumi/pulumi/provider/experimental";
-import { HostFirewallOverSsh } from "../components/host-firewall";
+import { HostFirewallOverSsh } from "../components/host-ssh";
 import { CloudflareOriginEdge, DigitalOceanOriginFirewall, HetznerOriginFirewall } from "./components";
 
 export { CloudflareOriginEdge, DigitalOceanOriginFirewall, HetznerOriginFirewall, HostFirewallOverSsh };

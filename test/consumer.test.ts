@@ -51,27 +51,59 @@ test("only @pulumi/pulumi and @pulumi/hcloud were installed next to it", () => {
     expect(scoped).toEqual(["hcloud", "pulumi"]);
 });
 
-test("the README's example compiles strictly (noUnusedLocals) against the installed package", () => {
+/** The first ```ts block after `heading` in the README. */
+function readmeExample(heading: string): string {
     const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
-    const section = readme.slice(readme.indexOf("## Using the components from another program"));
-    const example = /```ts\n([\s\S]*?)```/.exec(section)![1];
+    expect(readme).toContain(heading);
+    return /```ts\n([\s\S]*?)```/.exec(readme.slice(readme.indexOf(heading)))![1];
+}
+
+// node16 honours the package's "exports" (the subpaths) as Node does; "node" (node10,
+// Pulumi's TypeScript template: module commonjs) finds the subpaths' types through "typesVersions".
+const RESOLUTIONS = {
+    node16: { module: "node16", moduleResolution: "node16" },
+    node: { module: "commonjs", moduleResolution: "node" },
+} as const;
+
+function tsc(app: string, project: string): string {
+    try {
+        return execFileSync(process.execPath, [path.join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", project], { cwd: app, encoding: "utf8" });
+    } catch (e: any) {
+        throw new Error(`tsc: ${e.stdout}`); // tsc reports on stdout
+    }
+}
+
+const tsconfig = (resolution: keyof typeof RESOLUTIONS, files: string[]) =>
+    JSON.stringify({ compilerOptions: { strict: true, noUnusedLocals: true, ...RESOLUTIONS[resolution], target: "ES2022", types: [], skipLibCheck: true, noEmit: true }, files });
+
+test.each(Object.keys(RESOLUTIONS) as (keyof typeof RESOLUTIONS)[])(
+    "a Hetzner-only program with the README's examples (the firewall, cloud-init) compiles strictly, moduleResolution %s",
+    (resolution) => {
+        const app = path.join(dir, "app");
+        fs.writeFileSync(path.join(app, "index.ts"), readmeExample("## Using the components from another program"));
+        fs.writeFileSync(path.join(app, "cloud-init.ts"), readmeExample("### Delivery: cloud-init, at first boot"));
+        fs.writeFileSync(path.join(app, `tsconfig.${resolution}.json`), tsconfig(resolution, ["index.ts", "cloud-init.ts"]));
+        expect(() => tsc(app, `tsconfig.${resolution}.json`)).not.toThrow();
+        // Control: the same check refuses an unused local, so the pass above means something.
+        fs.writeFileSync(path.join(app, "unused.ts"), fs.readFileSync(path.join(app, "cloud-init.ts"), "utf8") + "\nconst unused = 1;\n");
+        fs.writeFileSync(path.join(app, `tsconfig.${resolution}.unused.json`), tsconfig(resolution, ["unused.ts"]));
+        expect(() => tsc(app, `tsconfig.${resolution}.unused.json`)).toThrow(/'unused' is declared but its value is never read/);
+    },
+);
+
+test('control: without "typesVersions", moduleResolution node cannot see the subpaths (what the field is for)', () => {
     const app = path.join(dir, "app");
-    fs.writeFileSync(path.join(app, "index.ts"), example);
-    // node16 resolution honours the package's "exports" (the subpaths) as Node does.
-    const tsconfig = (file: string) => JSON.stringify({ compilerOptions: { strict: true, noUnusedLocals: true, module: "node16", moduleResolution: "node16", target: "ES2022", types: [], skipLibCheck: true, noEmit: true }, files: [file] });
-    fs.writeFileSync(path.join(app, "tsconfig.json"), tsconfig("index.ts"));
-    const tsc = (project: string) => {
-        try {
-            return execFileSync(process.execPath, [path.join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", project], { cwd: app, encoding: "utf8" });
-        } catch (e: any) {
-            throw new Error(`tsc: ${e.stdout}`); // tsc reports on stdout
-        }
-    };
-    expect(() => tsc("tsconfig.json")).not.toThrow();
-    // Control: the same check refuses an unused local, so the pass above means something.
-    fs.writeFileSync(path.join(app, "unused.ts"), example + "\nconst unused = 1;\n");
-    fs.writeFileSync(path.join(app, "tsconfig.unused.json"), tsconfig("unused.ts"));
-    expect(() => tsc("tsconfig.unused.json")).toThrow(/'unused' is declared but its value is never read/);
+    const pkgFile = path.join(app, "node_modules", "cloudflare-origin-firewall", "package.json");
+    const original = fs.readFileSync(pkgFile, "utf8");
+    try {
+        const { typesVersions, ...rest } = JSON.parse(original);
+        expect(typesVersions).toBeDefined();
+        fs.writeFileSync(pkgFile, JSON.stringify(rest));
+        fs.writeFileSync(path.join(app, "tsconfig.node.bare.json"), tsconfig("node", ["cloud-init.ts"]));
+        expect(() => tsc(app, "tsconfig.node.bare.json")).toThrow(/Cannot find module 'cloudflare-origin-firewall\/hetzner'/);
+    } finally {
+        fs.writeFileSync(pkgFile, original);
+    }
 });
 
 test("a Hetzner-only program runs under mocks, offline, with a saved Cloudflare answer", async () => {

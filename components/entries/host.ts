@@ -1,4 +1,4 @@
-// `cloudflare-origin-firewall/host`: the host firewall's delivery (cloud-init, and
-// SSH with commit-confirm) and the provider-free core; needs @pulumi/command.
+// `cloudflare-origin-firewall/host`: the host firewall's delivery over SSH with
+// commit-confirm, and the provider-free core (cloud-init included); needs @pulumi/command.
 export * from "../core";
-export * from "../host-firewall";
+export * from "../host-ssh";
