@@ -31,13 +31,32 @@ export class CidrError extends Error {
 const SHAPE = /^([0-9A-Fa-f.:]+)(?:\/(0|[1-9][0-9]{0,2}))?$/;
 const EXAMPLE = 'expected an address such as "203.0.113.7" or "2001:db8::1", or a block such as "203.0.113.0/24"';
 
-function parseIp(text: string, input: string): ipaddr.IPv4 | ipaddr.IPv6 {
+/**
+ * How an address is read. "user" (the default) refuses IPv6 forms that embed IPv4.
+ * "provider-read" reads what a provider was handed as the provider does (Go's
+ * net.ParseCIDR, then IPNet.String()): a dotted IPv4 tail is part of the IPv6
+ * address, and a block inside ::ffff:0:0/96 becomes the IPv4 block with prefix − 96
+ * (golang/go src/net/ip.go networkNumberAndMask: To4() then the mask's last 4 bytes).
+ */
+export type CidrMode = "user" | "provider-read";
+
+const V4_MAPPED_PREFIX = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff];
+
+function parseIp(text: string, input: string, mode: CidrMode): ipaddr.IPv4 | ipaddr.IPv6 {
     if (ipaddr.IPv4.isValidFourPartDecimal(text)) {
         return ipaddr.IPv4.parse(text);
     }
     // ipaddr.js also accepts "127.1", "0x7f.0.0.1" and octal for IPv4; a dotted
     // address that is not four plain decimal parts is refused, not reinterpreted.
     const dotted = /^(.*:)(\d+\.\d+\.\d+\.\d+)$/.exec(text);
+    if (dotted && text.includes(":") && mode === "provider-read") {
+        // Go reads the dotted tail as the last 32 bits; ipaddr.js would turn "::a.b.c.d" into "::ffff:a.b.c.d", so it gets hex.
+        if (!ipaddr.IPv4.isValidFourPartDecimal(dotted[2])) throw new CidrError(`"${input}" is not a valid IP address or CIDR block (${EXAMPLE})`);
+        const [a, b, c, d] = ipaddr.IPv4.parse(dotted[2]).octets;
+        const hex = `${dotted[1]}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+        if (ipaddr.IPv6.isValid(hex)) return ipaddr.IPv6.parse(hex);
+        throw new CidrError(`"${input}" is not a valid IP address or CIDR block (${EXAMPLE})`);
+    }
     if (dotted && text.includes(":")) {
         // ipaddr.js reads "::a.b.c.d" (IPv4-compatible) as "::ffff:a.b.c.d" (mapped): a
         // different address. Embedded IPv4 is never what a firewall should be given.
@@ -66,9 +85,10 @@ function formatAddress(family: 4 | 6, bytes: number[]): string {
 /**
  * Parses an address or CIDR block without normalising host bits. Throws
  * `CidrError` quoting the input when it is not a strict IPv4 dotted quad or
- * IPv6 address, optionally followed by `/prefix`.
+ * IPv6 address, optionally followed by `/prefix`. `mode` "provider-read" reads
+ * input as the providers do (see `CidrMode`), for judging what others registered.
  */
-export function parseCidr(input: string): Cidr & { hostBitsSet: boolean; networkText: string } {
+export function parseCidr(input: string, mode: CidrMode = "user"): Cidr & { hostBitsSet: boolean; networkText: string } {
     if (typeof input !== "string") {
         throw new CidrError(`${JSON.stringify(input)} is not a string (${EXAMPLE})`);
     }
@@ -76,7 +96,7 @@ export function parseCidr(input: string): Cidr & { hostBitsSet: boolean; network
     if (!m || input.trim() !== input) {
         throw new CidrError(`"${input}" is not a valid IP address or CIDR block (${EXAMPLE})`);
     }
-    const addr = parseIp(m[1], input);
+    const addr = parseIp(m[1], input, mode);
     const family = addr.kind() === "ipv4" ? 4 : 6;
     const max = family === 4 ? 32 : 128;
     const prefix = m[2] === undefined ? max : Number(m[2]);
@@ -86,6 +106,12 @@ export function parseCidr(input: string): Cidr & { hostBitsSet: boolean; network
     const bytes = addr.toByteArray();
     const net = networkBytes(bytes, prefix);
     const hostBitsSet = net.some((b, i) => b !== bytes[i]);
+    if (mode === "provider-read" && family === 6 && prefix >= 96 && V4_MAPPED_PREFIX.every((b, i) => net[i] === b)) {
+        // What the provider sends on: ::ffff:0:0/96 is 0.0.0.0/0, ::ffff:8000:0/97 is 128.0.0.0/1.
+        const v4 = net.slice(12);
+        const text = `${formatAddress(4, v4)}/${prefix - 96}`;
+        return { family: 4, bytes: v4, prefix: prefix - 96, text, networkText: text, hostBitsSet };
+    }
     const networkText = `${formatAddress(family, net)}/${prefix}`;
     return { family, bytes: net, prefix, text: networkText, networkText, hostBitsSet };
 }

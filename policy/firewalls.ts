@@ -36,8 +36,9 @@ const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : v === undefined 
 function readSources(entries: unknown[], unreadable: string[]): string[] {
     return entries.flatMap((entry) => {
         try {
-            // parseCidr clears host bits, as Go's net.ParseCIDR (every provider here) does.
-            return [parseCidr(String(entry)).text];
+            // Read as the provider reads it: host bits cleared and an IPv4-mapped block as
+            // its IPv4 block (Go's net.ParseCIDR + IPNet.String(), as hcloud sends it on).
+            return [parseCidr(String(entry), "provider-read").text];
         } catch {
             unreadable.push(String(entry));
             const text = String(entry);

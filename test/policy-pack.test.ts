@@ -24,6 +24,7 @@ import {
     ResourceValidationPolicy,
 } from "../policy/policies";
 import { combinedExposure, StackResource } from "../policy/combined";
+import { parseCidr } from "../components/cidr";
 import { CF_SOURCES, SAMPLE_RANGES } from "./helpers/fixtures";
 import { compiled } from "./helpers/compiled";
 import { startServer } from "./helpers/server";
@@ -275,5 +276,46 @@ describe("policy pack: firewalls on the same servers, judged together (combined-
         expect(stack([web("a", [hin("22", ["16.0.0.0/9"])], { labels: { [OPT_OUT_BROAD_SSH]: "true" } }), web("b", [hin("22", ["16.128.0.0/9"])])])).toEqual([]);
         expect(stack([web("a", [hin("22", ["16.0.0.0/9"])]), web("b", [hin("22", ["16.128.0.0/9"])])], { exemptUrns: [urnOf(HCLOUD, "b")] })).toEqual([]);
         expect(stack([web("a", [hin("22", ["16.0.0.0/9"])]), web("b", [hin("22", ["16.128.0.0/9"])])], { sshPorts: [2222] })).toEqual([]);
+    });
+});
+
+describe("policy pack: sources read as the provider reads them (IPv4-mapped IPv6)", () => {
+    // terraform-provider-hcloud reads every source with Go's net.ParseCIDR and sends the
+    // IPNet on, which hcloud-go writes with IPNet.String(): a block inside ::ffff:0:0/96 is
+    // written as its IPv4 block, prefix − 96. Sources:
+    //   hetznercloud/terraform-provider-hcloud@v1.68.0 internal/firewall/validation.go (normalizeIP: ParseCIDR then ipnet.String(), the StateFunc and validateIPDiag of source_ips)
+    //   hetznercloud/terraform-provider-hcloud@v1.68.0 internal/firewall/resource.go l.114-120, l.215-218 (source_ips StateFunc normalizeIP; toHcloudRule: net.ParseCIDR)
+    //   golang/go src/net/ip.go networkNumberAndMask and IPNet.String (read at commit 661a6664; the provider builds with go 1.26.4 per its go.mod):
+    //   To4() of ::ffff:a.b.c.d is a.b.c.d, and a 16-byte mask is cut to its last 4 bytes.
+    test.each([
+        ["::ffff:0:0/96", "0.0.0.0/0"],
+        ["::ffff:8000:0/97", "128.0.0.0/1"],
+        ["::ffff:1.2.3.4/96", "0.0.0.0/0"],
+        ["::ffff:198.51.100.7", "198.51.100.7/32"],
+        ["::FFFF:C633:6400/120", "198.51.100.0/24"],
+        ["::/96", "::/96"], // IPv4-compatible: To4() needs the ffff, so Go keeps it IPv6
+        ["::fffe:0:0/96", "::fffe:0:0/96"],
+        ["::ffff:0:0/95", "::fffe:0:0/95"],
+        ["2001:db8::1.2.3.4", "2001:db8::102:304/128"],
+    ])("parseCidr(%j, \"provider-read\") is %s, as Go gives it back", (input, expected) => {
+        expect(parseCidr(input, "provider-read").text).toBe(expected);
+    });
+
+    test("the user's own input still refuses IPv6 forms that embed IPv4", () => {
+        expect(() => parseCidr("::ffff:1.2.3.4/96")).toThrow(/IPv4-mapped IPv6 form of 1\.2\.3\.4/);
+        expect(parseCidr("::ffff:0:0/96").text).toBe("::ffff:0:0/96");
+    });
+
+    test.each([
+        ["::ffff:0:0/96 is all of IPv4 at Hetzner", ["::ffff:0:0/96"]],
+        ["two mapped /97s are the two IPv4 /1s", ["::ffff:0:0/97", "::ffff:8000:0/97"]],
+        ["a mapped block with host bits", ["::ffff:1.2.3.4/96"]],
+    ])("Hetzner: SSH from %s", (_what, sourceIps) => {
+        expect(mandatory(HCLOUD, { rules: [hin("22", sourceIps)] })).toEqual([expect.stringMatching(/^tcp 22 is reachable from all of IPv4, by the union of rules\[0\] \(tcp 22\)\. /)]);
+    });
+
+    test("a mapped form of Cloudflare's own range on 443 is Cloudflare's range, not outside it", () => {
+        expect(mandatory(HCLOUD, { rules: [hin("443", ["::ffff:6810:0/109"])] })).toEqual([]);
+        expect(mandatory(HCLOUD, { rules: [hin("443", ["::ffff:0:0/97"])] })).toEqual([expect.stringMatching(/^tcp 443 admits 2147483648 IPv4 addresses .*\(0\.0\.0\.0\/1\)/)]);
     });
 });
