@@ -11,7 +11,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as fs from "fs";
 import * as path from "path";
-import { Document, isMap, isSeq, Scalar, YAMLMap, YAMLSeq } from "yaml";
+import { Document, isMap, isSeq, parse, Scalar, YAMLMap, YAMLSeq } from "yaml";
 
 /** Where the ruleset is kept on the host, loaded at boot. */
 export const HOST_RULESET_PATH = "/etc/cloudflare-origin-firewall/ruleset.nft";
@@ -50,11 +50,18 @@ interface UserDataFile {
     content: string;
 }
 
-// Text a YAML block scalar carries byte for byte, in YAML 1.1 (cloud-init's PyYAML)
-// as in 1.2: no control characters but tab and line feed, no U+0085/U+2028/U+2029
-// (line breaks to YAML 1.1), no format characters. Anything else is sent as base64.
-const BLOCK_SAFE = /^[^\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]*$/u;
-const blockSafe = (text: string) => BLOCK_SAFE.test(text.replace(/[\t\n]/g, ""));
+// Text a YAML block scalar carries byte for byte: PyYAML's printable set (reader.py
+// NON_PRINTABLE, what cloud-init parses with) minus U+0085, a line break to YAML 1.1,
+// and without U+2028/U+2029 (line breaks too), U+FEFF (a byte-order mark) or CR.
+// Whatever is not in it (U+FFFE, U+FFFF, controls, lone surrogates) is sent as base64.
+const BLOCK_SAFE = /^[\t\n\x20-\x7E\xA0-\u2027\u202A-\uD7FF\uE000-\uFEFE\uFF00-\uFFFD\u{10000}-\u{10FFFF}]*$/u;
+// And only when the block reads back exactly (a block of spaces alone, for one, does not).
+const blockSafe = (text: string) => {
+    if (!BLOCK_SAFE.test(text)) return false;
+    const probe = new Document({ content: text }, { version: "1.1" });
+    (probe.get("content", true) as Scalar).type = Scalar.BLOCK_LITERAL;
+    return (parse(probe.toString({ lineWidth: 0 }), { version: "1.1" }) as { content?: unknown }).content === text;
+};
 
 /**
  * The user data as a YAML document built from its model (never by concatenation):
@@ -68,9 +75,7 @@ function userData(files: UserDataFile[]): string {
             package_update: true,
             packages: ["nftables"],
             write_files: files.map((f) =>
-                blockSafe(f.content)
-                    ? { path: f.path, permissions: f.permissions, content: f.content }
-                    : { path: f.path, permissions: f.permissions, encoding: "b64", content: Buffer.from(f.content, "utf8").toString("base64") },
+                blockSafe(f.content) ? { path: f.path, permissions: f.permissions, content: f.content } : { path: f.path, permissions: f.permissions, encoding: "b64", content: Buffer.from(f.content, "utf8").toString("base64") },
             ),
             runcmd: [
                 ["systemctl", "daemon-reload"],

@@ -99,7 +99,7 @@ export function buildNftRuleset(policy: ValidatedPolicy, ranges: CloudflareRange
  * (`NFTNL_UDATA_COMMENT_MAXLEN`; a validated description always fits).
  */
 export function nftComment(text: string): string {
-    return `"${truncateUtf8(escapeText(text).replace(/"/g, "'"), NFT_COMMENT_MAX_BYTES)}"`;
+    return `"${truncateUtf8(escapeText(text, { keepBackslashes: true }).replace(/"/g, "'"), NFT_COMMENT_MAX_BYTES)}"`;
 }
 
 function match(rule: NftRule, original: boolean): string {
@@ -194,7 +194,7 @@ export function formatNftRuleset(model: NftRuleset, header = "cloudflare-origin-
         "\tchain input {",
         "\t\ttype filter hook input priority filter; policy drop;",
         "\t\tct state invalid drop",
-        "\t\tct direction reply accept comment \"replies to connections the host opened\"",
+        '\t\tct direction reply accept comment "replies to connections the host opened"',
         "\t\tct state related accept",
         '\t\tiif "lo" accept',
         "\t\t# What IPv6 needs to work at all (neighbour discovery, path MTU) and the ICMP error types.",
@@ -228,7 +228,7 @@ export function formatNftRuleset(model: NftRuleset, header = "cloudflare-origin-
         "\t}",
         "",
         "\tchain to_containers {",
-        "\t\tct status dnat accept comment \"published: held to the policy above\"",
+        '\t\tct status dnat accept comment "published: held to the policy above"',
         "\t\tct direction reply accept",
         "\t\tct state related accept",
         `\t\tiifname ${bridges} accept`,

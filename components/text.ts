@@ -14,10 +14,16 @@ import { toCidr } from "./cidr";
  * Characters that are never accepted in text we emit: controls (C0, DEL, C1 such as
  * U+0085 NEXT LINE), invisible format characters (bidi overrides such as U+202E,
  * zero-width characters, U+FEFF), the line and paragraph separators U+2028/U+2029
- * (line breaks to YAML 1.1, which cloud-init's PyYAML speaks) and lone surrogates.
+ * (line breaks to YAML 1.1, which cloud-init's PyYAML speaks), lone surrogates,
+ * noncharacters (U+FFFE and U+FFFF make PyYAML refuse the whole user data; U+FDD0–U+FDEF
+ * and the last two of every plane are never text either) and the blank "letters" that
+ * render as nothing: the Hangul fillers U+115F, U+1160, U+3164, U+FFA0 and the braille blank U+2800.
  */
-const UNPRINTABLE = /[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]/u;
-const UNPRINTABLE_ALL = /[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]/gu;
+const REFUSED = String.raw`\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}\p{Noncharacter_Code_Point}\u115F\u1160\u3164\uFFA0\u2800`;
+const UNPRINTABLE = new RegExp(`[${REFUSED}]`, "u");
+// What escapeText rewrites: the refused characters and the backslash, so that a typed
+// "\x1b" reads "\\x1b" and cannot pass for an escaped ESC.
+const ESCAPED_ALL = new RegExp(`[${REFUSED}\\\\]`, "gu");
 
 /**
  * The longest description, in bytes of UTF-8: an nftables comment holds at most 128
@@ -43,6 +49,8 @@ function kindOf(ch: string): string {
     if (/\p{Cc}/u.test(ch)) return "a control character";
     if (/[\p{Zl}\p{Zp}]/u.test(ch)) return "a line or paragraph separator";
     if (/\p{Cs}/u.test(ch)) return "half of a surrogate pair, not a character";
+    if (/\p{Noncharacter_Code_Point}/u.test(ch)) return "a noncharacter, never text; cloud-init's YAML parser refuses U+FFFE and U+FFFF";
+    if (/[\u115F\u1160\u3164\uFFA0\u2800]/u.test(ch)) return "an invisible filler: a Hangul filler or the braille blank, shown as empty space";
     return "an invisible format character (bidi override, zero-width or byte-order mark)";
 }
 
@@ -60,14 +68,17 @@ export function unprintableIn(value: string): string | undefined {
 }
 
 /**
- * Makes text inert for a terminal: every control, format, separator and lone
- * surrogate character becomes visible (`\x1b`, `\u202e`); with `keepNewlines`,
- * "\n" stays a line break (for multi-line messages). Printable text is unchanged.
+ * Makes text inert for a terminal: every character `unprintableIn` refuses becomes
+ * visible (`\x1b`, `\u202e`), and a backslash is doubled so that typed text such as
+ * "\x1b" cannot pass for an escape; with `keepNewlines`, "\n" stays a line break (for
+ * multi-line messages); with `keepBackslashes` (an nftables comment, where a validated
+ * description must pass unchanged), a backslash stays one. Other printable text is unchanged.
  * The one escaping function of the command-line tools.
  */
-export function escapeText(text: string, options: { keepNewlines?: boolean } = {}): string {
-    return String(text).replace(UNPRINTABLE_ALL, (ch) => {
+export function escapeText(text: string, options: { keepNewlines?: boolean; keepBackslashes?: boolean } = {}): string {
+    return String(text).replace(ESCAPED_ALL, (ch) => {
         if (ch === "\n" && options.keepNewlines) return ch;
+        if (ch === "\\") return options.keepBackslashes ? ch : "\\\\";
         const cp = ch.codePointAt(0)!;
         return cp <= 0xff ? `\\x${hex(cp, 2).toLowerCase()}` : cp <= 0xffff ? `\\u${hex(cp, 4).toLowerCase()}` : `\\u{${cp.toString(16)}}`;
     });

@@ -89,8 +89,9 @@ export function runCli(module: NodeModule, tool: string, main: () => Promise<num
     main().then(
         (code) => process.exit(code),
         (e) => {
-            // Messages quote the user's text; keep their line breaks, nothing else.
-            console.error(escapeText(`${tool} failed: ${(e as Error).message}`, { keepNewlines: true }));
+            // Messages quote the user's text already escaped (showText, backslashes doubled):
+            // keep their line breaks and backslashes, make anything raw left visible.
+            console.error(escapeText(`${tool} failed: ${(e as Error).message}`, { keepNewlines: true, keepBackslashes: true }));
             process.exit(isFinding(e) ? EXIT.finding : EXIT.error);
         },
     );

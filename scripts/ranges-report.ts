@@ -77,7 +77,7 @@ async function main(): Promise<number> {
         try {
             previous = readRangesFile(kept);
         } catch (e) {
-            process.stderr.write(`${escapeText(`the kept answer is unusable and is replaced: ${(e as Error).message}`)}\n`);
+            process.stderr.write(`${escapeText(`the kept answer is unusable and is replaced: ${(e as Error).message}`, { keepBackslashes: true })}\n`);
         }
     }
     const report = rangesReport(previous, current);

@@ -50,7 +50,7 @@ export function readRangesFile(file: string): CloudflareRanges {
 /** The ranges for a command: from the file, or fetched live (with progress lines). */
 export async function loadRanges(options: RangesOptions): Promise<CloudflareRanges> {
     if (options.rangesFile) return readRangesFile(options.rangesFile);
-    const log = options.log ?? ((line: string) => process.stderr.write(`${escapeText(line)}\n`));
+    const log = options.log ?? ((line: string) => process.stderr.write(`${escapeText(line, { keepBackslashes: true })}\n`));
     const url = options.cloudflareUrl ?? "https://api.cloudflare.com/client/v4/ips";
     log(`fetching Cloudflare's ranges from ${url} ...`);
     return fetchCloudflareRanges({
