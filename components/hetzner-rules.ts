@@ -82,13 +82,22 @@ export function toHetznerRules(rules: PolicyRule[]): HetznerRule[] {
 
 const SELECTOR_HELP = 'Hetzner\'s selector language: "k=v" (or "k==v"), "k!=v", "k" (present), "!k" (absent), "k in (v1,v2)", "k notin (v1,v2)", joined by commas, e.g. "app=dashboard,env!=test"';
 
+/** One requirement of a label selector, normalised: "k=v", "k==v" and "k in (v)" are all `in` ["v"]. */
+export interface LabelRequirement {
+    key: string;
+    /** `in`/`notin`: the value is (not) one of `values`; `exists`/`absent`: the label is (not) there. */
+    op: "in" | "notin" | "exists" | "absent";
+    /** Sorted, deduplicated; empty for `exists`/`absent`. */
+    values: string[];
+}
+
 /**
- * Checks a label selector against Hetzner's selector language (API documentation,
- * "Label Selector") and label key/value patterns (hcloud-go labels.go); returns it
- * trimmed, otherwise as written (a rewrite would replace existing firewalls). A
- * selector Hetzner cannot parse would otherwise plan fine and fail at apply.
+ * Parses a label selector with Hetzner's selector language (API documentation,
+ * "Label Selector") and label key/value patterns (hcloud-go labels.go) into its
+ * requirements, normalised ("k=v", "k==v", "k in (v)" alike; "k!=v" is `notin`).
+ * Throws `PolicyError` naming `field` for a selector Hetzner cannot parse.
  */
-export function validateLabelSelector(selector: string, field: string): string {
+export function parseLabelSelector(selector: string, field: string): LabelRequirement[] {
     const fail = (what: string): never => {
         throw new PolicyError(`${field}: ${showText(selector)} is not a Hetzner label selector (${what}); use ${SELECTOR_HELP}`);
     };
@@ -114,20 +123,31 @@ export function validateLabelSelector(selector: string, field: string): string {
         if ((v === "" && !emptyOk) || !LABEL_VALUE.test(v)) fail(`"${v}" in "${part}" is not a label value: up to 63 letters, digits, "-", "_" or ".", starting and ending alphanumeric`);
         return v;
     };
-    parts.forEach((raw) => {
+    const sorted = (values: string[]) => [...new Set(values)].sort();
+    return parts.map((raw): LabelRequirement => {
         const part = raw.trim();
         if (part === "") fail("an empty expression between commas");
         let m: RegExpExecArray | null;
         if ((m = /^([^\s=!(),]+)\s*(==|!=|=)\s*([^\s=!(),]*)$/.exec(part))) {
-            key(m[1], part);
-            value(m[3], part, true); // a label value may be empty
+            // a label value may be empty
+            return { key: key(m[1], part), op: m[2] === "!=" ? "notin" : "in", values: [value(m[3], part, true)] };
         } else if ((m = /^([^\s=!(),]+)\s+(in|notin)\s*\(([^()]*)\)$/.exec(part))) {
-            key(m[1], part);
-            m[3].split(",").forEach((v) => value(v.trim(), part));
-        } else if ((m = /^!?\s*([^\s=!(),]+)$/.exec(part))) {
-            key(m[1], part);
-        } else fail(`"${part}" is none of the expressions`);
+            const k = key(m[1], part);
+            return { key: k, op: m[2] as "in" | "notin", values: sorted(m[3].split(",").map((v) => value(v.trim(), part))) };
+        } else if ((m = /^(!?)\s*([^\s=!(),]+)$/.exec(part))) {
+            return { key: key(m[2], part), op: m[1] === "!" ? "absent" : "exists", values: [] };
+        }
+        return fail(`"${part}" is none of the expressions`);
     });
+}
+
+/**
+ * Checks a label selector against Hetzner's selector language (`parseLabelSelector`);
+ * returns it trimmed, otherwise as written (a rewrite would replace existing
+ * firewalls). A selector Hetzner cannot parse would otherwise plan fine and fail at apply.
+ */
+export function validateLabelSelector(selector: string, field: string): string {
+    parseLabelSelector(selector, field);
     return selector.trim();
 }
 

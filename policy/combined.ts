@@ -1,11 +1,13 @@
 /**
  * A server admits the union of every firewall applied to it, not only of one
  * firewall's rules. This stack policy groups the firewalls of a stack by what they
- * attach to, as far as the stack says so (the same Hetzner label selector or
- * server, the same DigitalOcean tag or Droplet, the same AWS security group for
- * its inline and standalone rules), and judges each group's union with the same
- * findings as the per-resource policies. Reported only where no single member is
- * already reported on its own.
+ * attach to, as far as the stack says so (a Hetzner label selector, normalised and
+ * resolved against the stack's servers, or a server; a DigitalOcean tag or Droplet;
+ * an AWS security group with its standalone rules, and the groups one instance,
+ * interface or launch template holds together), and judges each group's union with
+ * the same findings as the per-resource policies. Where the stack cannot tell
+ * whether two selectors reach the same server, they are one group (fail closed).
+ * Reported only where no single member is already reported on its own.
  */
 import {
     AWS_INGRESS_RULE,
@@ -27,6 +29,7 @@ import {
     resolveCloudflareOnlyConfig,
 } from "./policies";
 import type { CloudflareAnswer, CloudflareRanges } from "../components/cloudflare";
+import { LabelRequirement, parseLabelSelector } from "../components/hetzner-rules";
 
 /** The part of @pulumi/policy's `PolicyResource` this policy reads. */
 export interface StackResource {
@@ -77,18 +80,98 @@ interface Member {
 const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : []);
 const dependencyUrns = (r: StackResource, prop: string): string[] => (r.propertyDependencies[prop] ?? []).map((d) => d.urn);
 
-/** What each firewall-like resource attaches to, keyed so that equal keys mean the same servers. */
+export const HCLOUD_SERVER = "hcloud:index/server:Server";
+/** AWS resources that put security groups on one interface: each one's groups are judged together. */
+const AWS_SG_HOLDERS: Record<string, string[]> = {
+    "aws:ec2/instance:Instance": ["vpcSecurityGroupIds", "securityGroups"],
+    "aws:ec2/networkInterface:NetworkInterface": ["securityGroups"],
+    "aws:ec2/launchTemplate:LaunchTemplate": ["vpcSecurityGroupIds", "securityGroupNames", "networkInterfaces"],
+};
+const AWS_ENI_SG_ATTACHMENT = "aws:ec2/networkInterfaceSecurityGroupAttachment:NetworkInterfaceSecurityGroupAttachment";
+
+/** A Hetzner label selector, normalised; `requirements` undefined when Hetzner's grammar cannot read it (it may select anything). */
+interface Selector {
+    canonical: string;
+    requirements?: LabelRequirement[];
+}
+
+function requirementText(r: LabelRequirement): string {
+    if (r.op === "exists") return r.key;
+    if (r.op === "absent") return `!${r.key}`;
+    if (r.values.length === 1) return `${r.key}${r.op === "in" ? "=" : "!="}${r.values[0]}`;
+    return `${r.key} ${r.op} (${r.values.join(",")})`;
+}
+
+/** "app=web", "app==web" and "app in (web)" are one selector; requirement order does not matter. */
+export function readSelector(text: string): Selector {
+    try {
+        const requirements = parseLabelSelector(text, "labelSelector");
+        return { canonical: [...new Set(requirements.map(requirementText))].sort().join(","), requirements };
+    } catch {
+        return { canonical: text };
+    }
+}
+
+/** Whether a server with these labels is selected (a missing label satisfies "!=" and "notin", as in Kubernetes' selectors). */
+function selects(requirements: readonly LabelRequirement[], labels: Record<string, string>): boolean {
+    return requirements.every((r) => {
+        const has = Object.prototype.hasOwnProperty.call(labels, r.key);
+        if (r.op === "exists") return has;
+        if (r.op === "absent") return !has;
+        const inValues = has && r.values.includes(labels[r.key]);
+        return r.op === "in" ? inValues : !inValues;
+    });
+}
+
+/** Whether one server's labels could satisfy both selectors; an unreadable selector could select anything. */
+export function couldOverlap(a: Selector, b: Selector): boolean {
+    if (!a.requirements || !b.requirements) return true;
+    const byKey = new Map<string, LabelRequirement[]>();
+    for (const r of [...a.requirements, ...b.requirements]) byKey.set(r.key, [...(byKey.get(r.key) ?? []), r]);
+    return [...byKey.values()].every((rs) => {
+        const present = rs.some((r) => r.op === "in" || r.op === "exists");
+        if (!present) return true; // absent satisfies "!k", "!=" and "notin" alike
+        if (rs.some((r) => r.op === "absent")) return false;
+        const forbidden = new Set(rs.filter((r) => r.op === "notin").flatMap((r) => r.values));
+        const allowed = rs.filter((r) => r.op === "in").map((r) => r.values);
+        if (allowed.length === 0) return true; // any value not forbidden
+        return allowed.reduce((acc, v) => acc.filter((x) => v.includes(x))).some((v) => !forbidden.has(v));
+    });
+}
+
+function labelsOfServer(r: StackResource): Record<string, string> {
+    const v = r.props.labels;
+    if (typeof v !== "object" || v === null || Array.isArray(v)) return {};
+    return Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([k, x]) => [k, String(x)]));
+}
+
+/**
+ * What each firewall-like resource attaches to, keyed so that equal keys mean the
+ * same servers. Hetzner selectors are normalised and resolved against the stack's
+ * hcloud.Server labels; two selectors that could select one server but that no
+ * server in the stack resolves share one key (fail closed). AWS security groups on
+ * one instance, interface or launch template share that holder's key.
+ */
 export function membersOf(resources: readonly StackResource[]): Member[] {
     const members: Member[] = [];
     const byUrn = new Map(resources.map((r) => [r.urn, r]));
-    const extraTargets = new Map<string, string[]>(); // hcloud firewall urn -> targets from FirewallAttachment resources
+    const servers = resources.filter((r) => r.type === HCLOUD_SERVER).map((r) => ({ urn: r.urn, labels: labelsOfServer(r) }));
+    const selectorsOf = new Map<string, Selector[]>(); // hcloud firewall urn -> its selectors, inline and by FirewallAttachment
+    const extraTargets = new Map<string, string[]>(); // hcloud firewall urn -> servers from FirewallAttachment resources
     for (const r of resources) {
         if (r.type !== HCLOUD_FIREWALL_ATTACHMENT) continue;
         for (const fw of dependencyUrns(r, "firewallId")) {
-            const targets = [...strings(r.props.labelSelectors).map((s) => `hcloud-label:${s}`), ...dependencyUrns(r, "serverIds").map((u) => `hcloud-server:${u}`)];
-            extraTargets.set(fw, [...(extraTargets.get(fw) ?? []), ...targets]);
+            selectorsOf.set(fw, [...(selectorsOf.get(fw) ?? []), ...strings(r.props.labelSelectors).map(readSelector)]);
+            extraTargets.set(fw, [...(extraTargets.get(fw) ?? []), ...dependencyUrns(r, "serverIds").map((u) => `hcloud-server:${u}`)]);
         }
     }
+    const awsHolders = new Map<string, string[]>(); // security group urn -> holder keys
+    const hold = (sg: string, holder: string) => awsHolders.set(sg, [...(awsHolders.get(sg) ?? []), `aws-interface:${holder}`]);
+    for (const r of resources) {
+        for (const prop of AWS_SG_HOLDERS[r.type] ?? []) for (const sg of dependencyUrns(r, prop)) hold(sg, r.urn);
+        if (r.type === AWS_ENI_SG_ATTACHMENT) for (const sg of dependencyUrns(r, "securityGroupId")) for (const eni of dependencyUrns(r, "networkInterfaceId")) hold(sg, eni);
+    }
+    const hetznerSelectors = new Map<Member, Selector[]>();
     for (const r of resources) {
         const firewall = neutralFirewall(r.type, r.props);
         if (!firewall) continue;
@@ -96,28 +179,68 @@ export function membersOf(resources: readonly StackResource[]): Member[] {
         switch (r.type) {
             case HCLOUD_FIREWALL: {
                 const blocks: any[] = Array.isArray(r.props.applyTos) ? r.props.applyTos : [];
+                const selectors = [
+                    ...blocks.flatMap((b) => (typeof b?.labelSelector === "string" && b.labelSelector !== "" ? [readSelector(b.labelSelector)] : [])),
+                    ...(selectorsOf.get(r.urn) ?? []),
+                ];
                 targets = [
-                    ...blocks.flatMap((b) => (typeof b?.labelSelector === "string" && b.labelSelector !== "" ? [`hcloud-label:${b.labelSelector}`] : [])),
+                    ...selectors.map((s) => `hcloud-label:${s.canonical}`),
+                    ...selectors.flatMap((s) => servers.filter((v) => s.requirements && selects(s.requirements, v.labels)).map((v) => `hcloud-server:${v.urn}`)),
                     ...blocks.flatMap((b) => (typeof b?.server === "number" && b.server !== 0 ? [`hcloud-server-id:${b.server}`] : [])),
-                    ...dependencyUrns(r, "applyTos").filter((u) => byUrn.get(u)?.type === "hcloud:index/server:Server").map((u) => `hcloud-server:${u}`),
+                    ...dependencyUrns(r, "applyTos").filter((u) => byUrn.get(u)?.type === HCLOUD_SERVER).map((u) => `hcloud-server:${u}`),
                     ...(extraTargets.get(r.urn) ?? []),
                 ];
-                break;
+                const member = { resource: r, firewall, targets };
+                hetznerSelectors.set(member, selectors);
+                members.push(member);
+                continue;
             }
             case DO_FIREWALL:
                 targets = [...strings(r.props.tags).map((t) => `do-tag:${t}`), ...dependencyUrns(r, "dropletIds").map((u) => `do-droplet:${u}`)];
                 break;
             case AWS_SECURITY_GROUP:
-                targets = [`aws-sg:${r.urn}`];
+                targets = [`aws-sg:${r.urn}`, ...(awsHolders.get(r.urn) ?? [])];
                 break;
             case AWS_SECURITY_GROUP_RULE:
             case AWS_INGRESS_RULE:
-                targets = dependencyUrns(r, "securityGroupId").map((u) => `aws-sg:${u}`);
+                targets = dependencyUrns(r, "securityGroupId").flatMap((u) => [`aws-sg:${u}`, ...(awsHolders.get(u) ?? [])]);
                 break;
         }
-        members.push({ resource: r, firewall, targets: [...new Set(targets)] });
+        members.push({ resource: r, firewall, targets });
     }
+    joinUnresolvedSelectors(hetznerSelectors, servers);
+    for (const m of members) m.targets = [...new Set(m.targets)];
     return members;
+}
+
+/**
+ * Selectors that could select one server, where no hcloud.Server of the stack
+ * shows which servers they select, are judged as one group: connected by "could
+ * overlap", so a group may be wider than any one server (fail closed).
+ */
+function joinUnresolvedSelectors(hetznerSelectors: Map<Member, Selector[]>, servers: { urn: string; labels: Record<string, string> }[]): void {
+    const all = new Map<string, Selector>();
+    for (const list of hetznerSelectors.values()) for (const s of list) all.set(s.canonical, s);
+    const resolved = (s: Selector) => s.requirements !== undefined && servers.some((v) => selects(s.requirements!, v.labels));
+    const texts = [...all.keys()].sort();
+    const parent = new Map(texts.map((t) => [t, t]));
+    const root = (t: string): string => (parent.get(t) === t ? t : root(parent.get(t)!));
+    for (let i = 0; i < texts.length; i++) {
+        for (let j = i + 1; j < texts.length; j++) {
+            const [a, b] = [all.get(texts[i])!, all.get(texts[j])!];
+            if (resolved(a) && resolved(b)) continue; // the stack's servers say which servers each selects
+            if (couldOverlap(a, b)) parent.set(root(texts[j]), root(texts[i]));
+        }
+    }
+    const components = new Map<string, string[]>();
+    for (const t of texts) components.set(root(t), [...(components.get(root(t)) ?? []), t]);
+    for (const group of components.values()) {
+        if (group.length < 2) continue;
+        const key =
+            `Hetzner label selectors ${group.map((t) => JSON.stringify(t)).join(", ")} (they could select the same servers, and no hcloud.Server in the stack shows ` +
+            "which servers they select, so they are judged as one group, fail closed; give the servers to the stack or use selectors that exclude each other)";
+        for (const [m, list] of hetznerSelectors) if (list.some((s) => group.includes(s.canonical))) m.targets.push(key);
+    }
 }
 
 /** The union of several firewalls as one, each rule named after its resource. */
@@ -166,7 +289,7 @@ const portsSchema = (fallback: number[]) => ({ type: "array", items: { type: "in
 export const combinedExposure: StackValidationPolicy = {
     name: "combined-exposure",
     description:
-        "Firewalls applied to the same servers (same Hetzner label selector or server, DigitalOcean tag or Droplet, AWS security group) are judged together: their union must pass broad-ssh and cloudflare-only-ports.",
+        "Firewalls applied to the same servers (Hetzner label selectors that select the same server, or could and the stack cannot tell; the same server, DigitalOcean tag or Droplet; AWS security groups on one instance or interface) are judged together: their union must pass broad-ssh and cloudflare-only-ports.",
     enforcementLevel: "mandatory",
     configSchema: { properties: { sshPorts: portsSchema([22]), cloudflarePorts: portsSchema([443]), ranges: { type: "object" }, rangesFile: { type: "string" }, exemptUrns: { type: "array", items: { type: "string" }, default: [] } } },
     validateStack: (args: StackValidationArgs, report: ReportViolation) => {

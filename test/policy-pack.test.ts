@@ -271,6 +271,58 @@ describe("policy pack: firewalls on the same servers, judged together (combined-
         expect(stack([three, four]).map(([m]) => m.replace(/ \(urn.*?\)/, ""))).toEqual([expect.stringMatching(/^do-droplet:.*::d1 is reached by 2 firewalls together: tcp 22 is reachable from 16777216 IPv4 addresses/)]);
     });
 
+    test.each([["app==web"], ["app in (web)"], [" app = web "], ["app in (web,web)"]])("Hetzner: %j is the same selector as \"app=web\"", (other) => {
+        const a = res(HCLOUD, "a", { rules: [hin("22", ["16.0.0.0/9"])], applyTos: [{ labelSelector: "app=web" }] });
+        const b = res(HCLOUD, "b", { rules: [hin("22", ["16.128.0.0/9"])], applyTos: [{ labelSelector: other }] });
+        expect(stack([a, b]).map(([m]) => m.replace(/ \(urn.*?\)/, ""))).toEqual([expect.stringMatching(/^hcloud-label:app=web is reached by 2 firewalls together: tcp 22 is reachable from 16777216 IPv4 addresses/)]);
+    });
+
+    test("Hetzner: selectors that could select one server, with no server in the stack to tell, are judged together and the message says so", () => {
+        const a = res(HCLOUD, "a", { rules: [hin("22", ["16.0.0.0/9"])], applyTos: [{ labelSelector: "app=web" }] });
+        const b = res(HCLOUD, "b", { rules: [hin("22", ["16.128.0.0/9"])], applyTos: [{ labelSelector: "app" }] });
+        expect(stack([a, b])).toEqual([
+            [expect.stringMatching(/^Hetzner label selectors "app", "app=web" \(they could select the same servers, and no hcloud\.Server in the stack .* fail closed.*\) is reached by 2 firewalls together .*: tcp 22 is reachable from 16777216 IPv4/), a.urn],
+        ]);
+        // Selectors that exclude each other never share a server.
+        for (const other of ["app=db", "app!=web", "!app", "app notin (web,api)"]) {
+            expect([other, stack([a, res(HCLOUD, "b", { rules: [hin("22", ["16.128.0.0/9"])], applyTos: [{ labelSelector: other }] })])]).toEqual([other, []]);
+        }
+        // A selector Hetzner's grammar cannot read could select anything.
+        expect(stack([a, res(HCLOUD, "b", { rules: [hin("22", ["16.128.0.0/9"])], applyTos: [{ labelSelector: "app=(web" }] })])).toHaveLength(1);
+    });
+
+    test("Hetzner: the stack's servers resolve selectors: grouped only where one server carries both", () => {
+        const a = res(HCLOUD, "a", { rules: [hin("22", ["16.0.0.0/9"])], applyTos: [{ labelSelector: "role=web" }] });
+        const b = res(HCLOUD, "b", { rules: [hin("22", ["16.128.0.0/9"])], applyTos: [{ labelSelector: "env=prod" }] });
+        const server = (name: string, labels: Record<string, string>) => res("hcloud:index/server:Server", name, { name, labels });
+        expect(stack([a, b])).toHaveLength(1); // unresolved: fail closed
+        expect(stack([a, b, server("web1", { role: "web" }), server("db1", { env: "prod" })])).toEqual([]);
+        const both = server("web2", { role: "web", env: "prod" });
+        expect(stack([a, b, server("web1", { role: "web" }), server("db1", { env: "prod" }), both])).toEqual([
+            [expect.stringMatching(/^hcloud-server:.*::web2 is reached by 2 firewalls together .*: tcp 22 is reachable from 16777216 IPv4/), a.urn],
+        ]);
+        // A server attached by reference joins the selector that matches its labels.
+        const c = res(HCLOUD, "c", { rules: [hin("22", ["16.128.0.0/9"])], applyTos: [{ server: 7 }] }, { applyTos: [both] });
+        expect(stack([a, c, both]).map(([m]) => m.slice(0, 60))).toEqual([`hcloud-server:${both.urn} is reached by 2 firewalls together`.slice(0, 60)]);
+    });
+
+    test("AWS: security groups on one instance, network interface or launch template are judged together", () => {
+        const sg = (name: string, src: string) => res(AWS_SG, name, { ingress: [{ protocol: "tcp", fromPort: 22, toPort: 22, cidrBlocks: [src] }] });
+        const [a, b] = [sg("a", "16.0.0.0/9"), sg("b", "16.128.0.0/9")];
+        expect(stack([a, b])).toEqual([]);
+        const instance = res("aws:ec2/instance:Instance", "i", { vpcSecurityGroupIds: ["sg-a", "sg-b"] }, { vpcSecurityGroupIds: [a, b] });
+        expect(stack([a, b, instance])).toEqual([[expect.stringMatching(/^aws-interface:.*::i is reached by 2 firewalls together .*: tcp 22 is reachable from 16777216 IPv4/), a.urn]]);
+        const eni = res("aws:ec2/networkInterface:NetworkInterface", "eni", { securityGroups: ["sg-a"] }, { securityGroups: [a] });
+        const attach = res("aws:ec2/networkInterfaceSecurityGroupAttachment:NetworkInterfaceSecurityGroupAttachment", "att", {}, { securityGroupId: [b], networkInterfaceId: [eni] });
+        expect(stack([a, b, eni, attach]).map(([m]) => m.slice(0, 40))).toEqual([`aws-interface:${eni.urn}`.slice(0, 40)]);
+        // A standalone rule on a group of the instance joins too.
+        const rule = res(AWS_INGRESS, "r", { ipProtocol: "tcp", fromPort: 22, toPort: 22, cidrIpv4: "16.128.0.0/9" }, { securityGroupId: [b] });
+        const c = sg("c", "203.0.113.7/32");
+        const lt = res("aws:ec2/launchTemplate:LaunchTemplate", "lt", { vpcSecurityGroupIds: ["sg-a", "sg-c"] }, { vpcSecurityGroupIds: [a, c] });
+        expect(stack([a, rule, instance]).map(([m]) => m.slice(0, 40))).toEqual([`aws-interface:${instance.urn}`.slice(0, 40)]);
+        expect(stack([a, c, rule, lt])).toEqual([]); // the rule's group is not on the launch template
+    });
+
     test("different selectors are different servers; opted-out and exempted firewalls are left out of the union", () => {
         expect(stack([web("a", [hin("22", ["16.0.0.0/9"])]), res(HCLOUD, "b", { rules: [hin("22", ["16.128.0.0/9"])], applyTos: [{ labelSelector: "role=db" }] })])).toEqual([]);
         expect(stack([web("a", [hin("22", ["16.0.0.0/9"])], { labels: { [OPT_OUT_BROAD_SSH]: "true" } }), web("b", [hin("22", ["16.128.0.0/9"])])])).toEqual([]);
