@@ -18,6 +18,7 @@ import {
     HCLOUD_FIREWALL_ATTACHMENT,
     NeutralFirewall,
     neutralFirewall,
+    PrefixListResolver,
 } from "./firewalls";
 import {
     broadSshFindings,
@@ -81,6 +82,25 @@ const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is
 const dependencyUrns = (r: StackResource, prop: string): string[] => (r.propertyDependencies[prop] ?? []).map((d) => d.urn);
 
 export const HCLOUD_SERVER = "hcloud:index/server:Server";
+const AWS_PREFIX_LIST = "aws:ec2/managedPrefixList:ManagedPrefixList";
+const AWS_PREFIX_LIST_ENTRY = "aws:ec2/managedPrefixListEntry:ManagedPrefixListEntry";
+
+/**
+ * A resource's prefix lists from the stack: the managed prefix lists its property
+ * depends on, with their inline `entries` and standalone entries. Resolved only
+ * when there are at least as many such lists as distinct ids in the property
+ * (otherwise some id is not the stack's, e.g. an AWS-managed list).
+ */
+function prefixListResolver(r: StackResource, byUrn: Map<string, StackResource>, entries: Map<string, unknown[]>): PrefixListResolver {
+    return (prop, ids) => {
+        const lists = dependencyUrns(r, prop).filter((u) => byUrn.get(u)?.type === AWS_PREFIX_LIST);
+        if (lists.length === 0 || new Set(ids).size > lists.length) return undefined;
+        return lists.flatMap((u) => {
+            const inline = byUrn.get(u)!.props.entries;
+            return [...(Array.isArray(inline) ? inline.map((e: any) => e?.cidr) : []), ...(entries.get(u) ?? [])].map(String);
+        });
+    };
+}
 /** AWS resources that put security groups on one interface: each one's groups are judged together. */
 const AWS_SG_HOLDERS: Record<string, string[]> = {
     "aws:ec2/instance:Instance": ["vpcSecurityGroupIds", "securityGroups"],
@@ -171,9 +191,14 @@ export function membersOf(resources: readonly StackResource[]): Member[] {
         for (const prop of AWS_SG_HOLDERS[r.type] ?? []) for (const sg of dependencyUrns(r, prop)) hold(sg, r.urn);
         if (r.type === AWS_ENI_SG_ATTACHMENT) for (const sg of dependencyUrns(r, "securityGroupId")) for (const eni of dependencyUrns(r, "networkInterfaceId")) hold(sg, eni);
     }
+    const listEntries = new Map<string, unknown[]>(); // managed prefix list urn -> standalone entries' cidrs
+    for (const r of resources) {
+        if (r.type !== AWS_PREFIX_LIST_ENTRY) continue;
+        for (const pl of dependencyUrns(r, "prefixListId")) listEntries.set(pl, [...(listEntries.get(pl) ?? []), r.props.cidr]);
+    }
     const hetznerSelectors = new Map<Member, Selector[]>();
     for (const r of resources) {
-        const firewall = neutralFirewall(r.type, r.props);
+        const firewall = neutralFirewall(r.type, r.props, prefixListResolver(r, byUrn, listEntries));
         if (!firewall) continue;
         let targets: string[] = [];
         switch (r.type) {
@@ -249,7 +274,24 @@ function union(group: readonly Member[]): NeutralFirewall {
         rules: group.flatMap((m) => m.firewall.rules.map((rule) => ({ ...rule, description: `${m.resource.name} ${rule.description}` }))),
         labels: {},
         unreadable: group.flatMap((m) => m.firewall.unreadable),
+        notes: group.flatMap((m) => m.firewall.notes ?? []),
     };
+}
+
+/**
+ * Findings of one firewall that only the stack shows: those its AWS prefix lists
+ * add (resolved from the stack, or everywhere), which the per-resource policies,
+ * seeing one resource, leave to this policy.
+ */
+export function stackOnlyFindings(members: readonly Member[], judge: (fw: NeutralFirewall) => string[], exempt: (m: Member) => boolean): { urn: string; message: string }[] {
+    return members.flatMap((m) => {
+        const alone = neutralFirewall(m.resource.type, m.resource.props);
+        if (exempt(m) || !alone || (alone.deferred ?? []).length === 0) return [];
+        const known = new Set(judge(alone).map(findingKey));
+        return judge(m.firewall)
+            .filter((message) => !known.has(findingKey(message)))
+            .map((message) => ({ urn: m.resource.urn, message }));
+    });
 }
 
 /** First words of a finding: "tcp 22", identifying the (protocol, port) it is about. */
@@ -299,7 +341,13 @@ export const combinedExposure: StackValidationPolicy = {
         const members = membersOf(args.resources);
         const say = (f: { target: string; urns: string[]; message: string }) =>
             report(`${f.target} is reached by ${f.urns.length} firewalls together (${f.urns.join(", ")}): ${f.message}`, f.urns[0]);
-        combinedFindings(members, (fw) => broadSshFindings(fw, ssh.ports), optedOut(OPT_OUT_BROAD_SSH, ssh.exemptUrns)).forEach(say);
-        combinedFindings(members, (fw) => cloudflareOnlyFindings(fw, cf.ports, cf.ranges), optedOut(OPT_OUT_CLOUDFLARE_ONLY, ssh.exemptUrns)).forEach(say);
+        const judges: [(fw: NeutralFirewall) => string[], (m: Member) => boolean][] = [
+            [(fw) => broadSshFindings(fw, ssh.ports), optedOut(OPT_OUT_BROAD_SSH, ssh.exemptUrns)],
+            [(fw) => cloudflareOnlyFindings(fw, cf.ports, cf.ranges), optedOut(OPT_OUT_CLOUDFLARE_ONLY, ssh.exemptUrns)],
+        ];
+        for (const [judge, exempt] of judges) {
+            for (const f of stackOnlyFindings(members, judge, exempt)) report(`${f.urn} on its own, with its prefix lists: ${f.message}`, f.urn);
+            combinedFindings(members, judge, exempt).forEach(say);
+        }
     },
 };

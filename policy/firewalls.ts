@@ -15,6 +15,51 @@ export interface NeutralFirewall {
     labels: Record<string, string>;
     /** Source entries that could not be read; each was counted as everywhere in its family, or both. */
     unreadable: string[];
+    /** AWS prefix list ids read without the stack: not counted here; the stack policy resolves them or counts them as everywhere. */
+    deferred?: string[];
+    /** Sources that are references, and how they were counted (for the violation message). */
+    notes?: string[];
+}
+
+/**
+ * Resolves AWS prefix list ids from the stack: `prop` is the property that holds
+ * them, `ids` every id in it. Returns the CIDRs they stand for, or undefined when
+ * the stack cannot tell (they are then everywhere).
+ */
+export type PrefixListResolver = (prop: string, ids: string[]) => string[] | undefined;
+
+/** What a reader collects besides rules. */
+interface ReadState {
+    unreadable: string[];
+    deferred: string[];
+    notes: string[];
+    resolve?: PrefixListResolver;
+}
+
+const newState = (resolve?: PrefixListResolver): ReadState => ({ unreadable: [], deferred: [], notes: [], resolve });
+const finish = (rules: PolicyRule[], labels: Record<string, string>, st: ReadState): NeutralFirewall => ({ rules, labels, unreadable: st.unreadable, deferred: st.deferred, notes: st.notes });
+
+/**
+ * AWS prefix list sources. Without the stack they are deferred to the stack policy;
+ * with it, the entries of the stack's managed prefix lists the property depends on
+ * (every list of the property for every rule in it: more, never less), or, when
+ * the stack cannot resolve them, everywhere (fail closed, as for any source we
+ * cannot read).
+ */
+function prefixListSources(ids: string[], prop: string, allIds: string[], st: ReadState): string[] {
+    if (ids.length === 0) return [];
+    const shown = ids.map((id) => JSON.stringify(id)).join(", ");
+    if (!st.resolve) {
+        st.deferred.push(...ids);
+        return [];
+    }
+    const cidrs = st.resolve(prop, allIds);
+    if (cidrs === undefined) {
+        st.notes.push(`prefix list(s) ${shown} were counted as everywhere (no aws:ec2/managedPrefixList of the stack resolves them)`);
+        return [EVERYWHERE[4], EVERYWHERE[6]];
+    }
+    st.notes.push(`prefix list(s) ${shown} were read as the entries of the stack's managed prefix lists`);
+    return readSources(cidrs, st.unreadable);
 }
 
 export const HCLOUD_FIREWALL = "hcloud:index/firewall:Firewall";
@@ -85,22 +130,32 @@ function rule(description: string, protocols: ("tcp" | "udp")[], port: string, s
 
 /** `hcloud.Firewall`: `rules[]` with `direction: "in"`, `port` ("22", "80-85", "any"), `sourceIps`. */
 export function fromHetzner(props: Record<string, any>): NeutralFirewall {
-    const unreadable: string[] = [];
+    const st = newState();
+    const unreadable = st.unreadable;
     const rules = list(props.rules).flatMap((r: any, i) => {
         if (String(r?.direction ?? "in") !== "in") return [];
         return rule(`rules[${i}]`, portProtocols(r.protocol), readPortSpec(r.port), readSources(list(r.sourceIps), unreadable), i);
     });
-    return { rules, labels: labelsOf(props.labels), unreadable };
+    return finish(rules, labelsOf(props.labels), st);
 }
 
-/** `digitalocean.Firewall`: `inboundRules[]` with `portRange` and `sourceAddresses` (tags, Droplets and load balancers are not address sets). */
+/**
+ * `digitalocean.Firewall`: `inboundRules[]` with `portRange` and `sourceAddresses`.
+ * `sourceLoadBalancerUids` count as everywhere: a load balancer forwards whatever
+ * reaches it. Source tags and Droplets are specific Droplets, not judged.
+ */
 export function fromDigitalOcean(props: Record<string, any>): NeutralFirewall {
-    const unreadable: string[] = [];
-    const rules = list(props.inboundRules).flatMap((r: any, i) =>
-        rule(`inboundRules[${i}]`, portProtocols(r?.protocol), readPortSpec(r?.portRange), readSources(list(r?.sourceAddresses), unreadable), i),
-    );
+    const st = newState();
+    const rules = list(props.inboundRules).flatMap((r: any, i) => {
+        const balancers = list(r?.sourceLoadBalancerUids).map(String);
+        if (balancers.length > 0) {
+            st.notes.push(`load balancer(s) ${balancers.map((b) => JSON.stringify(b)).join(", ")} were counted as everywhere (a load balancer forwards whatever reaches it)`);
+        }
+        const sources = [...readSources(list(r?.sourceAddresses), st.unreadable), ...(balancers.length > 0 ? [EVERYWHERE[4], EVERYWHERE[6]] : [])];
+        return rule(`inboundRules[${i}]`, portProtocols(r?.protocol), readPortSpec(r?.portRange), sources, i);
+    });
     // A DigitalOcean firewall carries no labels; its `tags` select Droplets, so they are no opt-out.
-    return { rules, labels: {}, unreadable };
+    return finish(rules, {}, st);
 }
 
 /** AWS `fromPort`/`toPort` (protocol -1 means every port). */
@@ -112,40 +167,49 @@ function awsPorts(r: any, protocols: ("tcp" | "udp")[]): string {
     return readPortSpec(`${Math.max(from, 0)}-${Math.max(to, 0)}`);
 }
 
-/** `aws.ec2.SecurityGroup`: inline `ingress[]` with `cidrBlocks` and `ipv6CidrBlocks`. */
-export function fromAwsSecurityGroup(props: Record<string, any>): NeutralFirewall {
-    const unreadable: string[] = [];
+/** `aws.ec2.SecurityGroup`: inline `ingress[]` with `cidrBlocks`, `ipv6CidrBlocks` and `prefixListIds`. */
+export function fromAwsSecurityGroup(props: Record<string, any>, resolve?: PrefixListResolver): NeutralFirewall {
+    const st = newState(resolve);
+    const allIds = list(props.ingress).flatMap((r: any) => list(r?.prefixListIds).map(String));
     const rules = list(props.ingress).flatMap((r: any, i) => {
         const protocols = portProtocols(r?.protocol);
-        return rule(`ingress[${i}]`, protocols, awsPorts(r, protocols), readSources([...list(r?.cidrBlocks), ...list(r?.ipv6CidrBlocks)], unreadable), i);
+        const sources = [...readSources([...list(r?.cidrBlocks), ...list(r?.ipv6CidrBlocks)], st.unreadable), ...prefixListSources(list(r?.prefixListIds).map(String), "ingress", allIds, st)];
+        return rule(`ingress[${i}]`, protocols, awsPorts(r, protocols), sources, i);
     });
-    return { rules, labels: labelsOf(props.tags), unreadable };
+    return finish(rules, labelsOf(props.tags), st);
 }
 
 /** `aws.ec2.SecurityGroupRule` (`type: "ingress"`) and `aws.vpc.SecurityGroupIngressRule` (`cidrIpv4`/`cidrIpv6`, `ipProtocol`). */
-export function fromAwsRule(type: string, props: Record<string, any>): NeutralFirewall {
-    const unreadable: string[] = [];
-    if (type === AWS_SECURITY_GROUP_RULE && String(props.type) !== "ingress") return { rules: [], labels: {}, unreadable };
+export function fromAwsRule(type: string, props: Record<string, any>, resolve?: PrefixListResolver): NeutralFirewall {
+    const st = newState(resolve);
+    if (type === AWS_SECURITY_GROUP_RULE && String(props.type) !== "ingress") return finish([], {}, st);
     const protocol = type === AWS_INGRESS_RULE ? props.ipProtocol : props.protocol;
     const protocols = portProtocols(protocol);
-    const sources =
+    const addresses =
         type === AWS_INGRESS_RULE ? [...list(props.cidrIpv4), ...list(props.cidrIpv6)] : [...list(props.cidrBlocks), ...list(props.ipv6CidrBlocks)];
-    const rules = rule("rule", protocols, awsPorts({ ...props, protocol }, protocols), readSources(sources, unreadable));
-    return { rules, labels: labelsOf(props.tags), unreadable };
+    const prop = type === AWS_INGRESS_RULE ? "prefixListId" : "prefixListIds";
+    const ids = list(props[prop]).map(String);
+    const sources = [...readSources(addresses, st.unreadable), ...prefixListSources(ids, prop, ids, st)];
+    const rules = rule("rule", protocols, awsPorts({ ...props, protocol }, protocols), sources);
+    return finish(rules, labelsOf(props.tags), st);
 }
 
-/** The neutral form of any firewall type the pack judges, or undefined for other resources. */
-export function neutralFirewall(type: string, props: Record<string, any>): NeutralFirewall | undefined {
+/**
+ * The neutral form of any firewall type the pack judges, or undefined for other
+ * resources. `resolve` (the stack policy's) resolves AWS prefix lists; without it
+ * they are left in `deferred`.
+ */
+export function neutralFirewall(type: string, props: Record<string, any>, resolve?: PrefixListResolver): NeutralFirewall | undefined {
     switch (type) {
         case HCLOUD_FIREWALL:
             return fromHetzner(props);
         case DO_FIREWALL:
             return fromDigitalOcean(props);
         case AWS_SECURITY_GROUP:
-            return fromAwsSecurityGroup(props);
+            return fromAwsSecurityGroup(props, resolve);
         case AWS_SECURITY_GROUP_RULE:
         case AWS_INGRESS_RULE:
-            return fromAwsRule(type, props);
+            return fromAwsRule(type, props, resolve);
         default:
             return undefined;
     }

@@ -135,7 +135,8 @@ function rulesText(rules: PolicyRule[]): string {
 }
 
 function unreadableNote(fw: NeutralFirewall): string {
-    return fw.unreadable.length === 0 ? "" : `; unreadable sources ${fw.unreadable.map(show).join(", ")} were counted as everywhere`;
+    const notes = [...(fw.unreadable.length === 0 ? [] : [`unreadable sources ${fw.unreadable.map(show).join(", ")} were counted as everywhere`]), ...new Set(fw.notes ?? [])];
+    return notes.map((n) => `; ${n}`).join("");
 }
 
 /** Every (protocol, port) among `ports` that the firewall opens to a broad set (≥ IPv4 /8 or IPv6 /16 together). */

@@ -371,3 +371,49 @@ describe("policy pack: sources read as the provider reads them (IPv4-mapped IPv6
         expect(mandatory(HCLOUD, { rules: [hin("443", ["::ffff:0:0/97"])] })).toEqual([expect.stringMatching(/^tcp 443 admits 2147483648 IPv4 addresses .*\(0\.0\.0\.0\/1\)/)]);
     });
 });
+
+describe("policy pack: sources that are references (AWS prefix lists, DigitalOcean load balancers)", () => {
+    const res = (type: string, name: string, props: Record<string, any>, deps: Record<string, StackResource[]> = {}): StackResource => ({
+        type,
+        name,
+        urn: urnOf(type, name),
+        props: proxy.unknownCheckingProxy(props),
+        propertyDependencies: deps,
+    });
+    const stack = (resources: StackResource[]) => {
+        const found: [string, string | undefined][] = [];
+        combinedExposure.validateStack({ resources, getConfig: <T extends object>() => ({}) as T }, (message, urn) => found.push([message, urn]));
+        return found;
+    };
+    const PL = "aws:ec2/managedPrefixList:ManagedPrefixList";
+    const sshFromList = (ids: string[]) => ({ ingress: [{ protocol: "tcp", fromPort: 22, toPort: 22, prefixListIds: ids }] });
+
+    test("DigitalOcean: a load balancer source is everywhere (it forwards whatever reaches it), and the message says so", () => {
+        const props = { inboundRules: [{ protocol: "tcp", portRange: "22", sourceLoadBalancerUids: ["lb-1"] }, doIn("443", CF_SOURCES)], outboundRules: doEgress };
+        expect(mandatory(DO, props)).toEqual([expect.stringMatching(/^tcp 22 is reachable from all of IPv4 and all of IPv6, by the union of inboundRules\[0\] \(tcp 22\); load balancer\(s\) "lb-1" were counted as everywhere/)]);
+        const on443 = { inboundRules: [{ protocol: "tcp", portRange: "443", sourceLoadBalancerUids: ["lb-1"], sourceAddresses: CF_SOURCES }], outboundRules: doEgress };
+        expect(mandatory(DO, on443)).toEqual([expect.stringMatching(/^tcp 443 admits all of IPv4 and all of IPv6 outside Cloudflare's ranges.*load balancer\(s\) "lb-1" were counted as everywhere/)]);
+    });
+
+    test("AWS: a prefix list the stack cannot resolve is everywhere, reported by the stack policy (one resource cannot tell)", () => {
+        const sg = res(AWS_SG, "sg", sshFromList(["pl-0123"]));
+        expect(mandatory(AWS_SG, sg.props)).toEqual([]); // left to the stack policy
+        expect(stack([sg])).toEqual([[expect.stringMatching(/^urn:.*::sg on its own, with its prefix lists: tcp 22 is reachable from all of IPv4 and all of IPv6, .*prefix list\(s\) "pl-0123" were counted as everywhere \(no aws:ec2\/managedPrefixList/), sg.urn]]);
+        const rule = res(AWS_INGRESS, "r", { ipProtocol: "tcp", fromPort: 22, toPort: 22, prefixListId: "pl-9" });
+        expect(stack([rule]).map(([m]) => m)).toEqual([expect.stringMatching(/tcp 22 is reachable from all of IPv4 and all of IPv6.*"pl-9" were counted as everywhere/)]);
+        const sgRule = res(AWS_SG_RULE, "sr", { type: "ingress", protocol: "tcp", fromPort: 443, toPort: 443, prefixListIds: ["pl-9"] });
+        expect(stack([sgRule]).map(([m]) => m)).toEqual([expect.stringMatching(/tcp 443 admits all of IPv4 and all of IPv6 outside Cloudflare's ranges.*"pl-9" were counted as everywhere/)]);
+    });
+
+    test("AWS: a prefix list of the stack is read as its entries, inline and standalone", () => {
+        const office = res(PL, "office", { entries: [{ cidr: "203.0.113.0/24" }], maxEntries: 5, addressFamily: "IPv4" });
+        expect(stack([office, res(AWS_SG, "sg", sshFromList(["pl-office"]), { ingress: [office] })])).toEqual([]);
+        const half = res(PL, "half", { entries: [{ cidr: "16.0.0.0/9" }] });
+        const more = res("aws:ec2/managedPrefixListEntry:ManagedPrefixListEntry", "more", { cidr: "16.128.0.0/9" }, { prefixListId: [half] });
+        const sg = res(AWS_SG, "sg", sshFromList(["pl-half"]), { ingress: [half] });
+        expect(stack([half, sg])).toEqual([]);
+        expect(stack([half, more, sg])).toEqual([[expect.stringMatching(/tcp 22 is reachable from 16777216 IPv4 addresses .*prefix list\(s\) "pl-half" were read as the entries/), sg.urn]]);
+        // Two ids but one list of the stack: the other is not the stack's, so everywhere.
+        expect(stack([office, res(AWS_SG, "sg2", sshFromList(["pl-office", "pl-aws-managed"]), { ingress: [office] })]).map(([m]) => m)).toEqual([expect.stringMatching(/all of IPv4 and all of IPv6.*were counted as everywhere/)]);
+    });
+});
