@@ -41,6 +41,14 @@ export function hostUnit(): string {
     return hostFile(HOST_UNIT_NAME);
 }
 
+/** Where the nftables.service drop-in goes: it reloads our table after that service's start, reload and stop, each of which flushes the whole ruleset on Debian. */
+export const HOST_NFTABLES_DROPIN_PATH = "/etc/systemd/system/nftables.service.d/cloudflare-origin-firewall.conf";
+
+/** The nftables.service drop-in, as shipped in the package (host/nftables-dropin.conf); cloud-init and the SSH delivery install the same text. */
+export function hostNftablesDropIn(): string {
+    return hostFile("nftables-dropin.conf");
+}
+
 const UNIT = hostUnit();
 
 /** One file for cloud-init's write_files. */
@@ -107,14 +115,16 @@ export function hostFirewallCloudInit(ruleset: pulumi.Input<string>): pulumi.Out
         userData([
             { path: HOST_RULESET_PATH, permissions: "0600", content: text },
             { path: "/etc/systemd/system/cloudflare-origin-firewall.service", permissions: "0644", content: UNIT },
+            { path: HOST_NFTABLES_DROPIN_PATH, permissions: "0644", content: hostNftablesDropIn() },
             { path: `${HOST_STATE_DIR}/cof-host.sh`, permissions: "0700", content: hostScript() },
         ]),
     );
 }
 
 /**
- * The shell command that installs the script and the boot unit next to it on the
- * host and applies the ruleset read from stdin (the confirm installs and enables the unit).
+ * The shell command that installs the script, the boot unit and the nftables.service
+ * drop-in next to it on the host and applies the ruleset read from stdin (the confirm
+ * installs and enables the unit and the drop-in).
  */
 export function remoteApplyCommand(rollbackSeconds: number, stateDir = HOST_STATE_DIR): string {
     return [
@@ -128,6 +138,9 @@ export function remoteApplyCommand(rollbackSeconds: number, stateDir = HOST_STAT
         `cat > ${stateDir}/${HOST_UNIT_NAME} <<'COF_HOST_UNIT'`,
         hostUnit().replace(/\n$/, ""),
         "COF_HOST_UNIT",
+        `cat > ${stateDir}/nftables-dropin.conf <<'COF_HOST_DROPIN'`,
+        hostNftablesDropIn().replace(/\n$/, ""),
+        "COF_HOST_DROPIN",
         `sh ${stateDir}/cof-host.sh apply ${rollbackSeconds}`,
     ].join("\n");
 }

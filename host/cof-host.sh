@@ -117,6 +117,12 @@ confirm)
         write "$UNIT_DIR/$UNIT" < "$HERE/$UNIT"
         chmod 644 "$UNIT_DIR/$UNIT"
         ln -sf "../$UNIT" "$UNIT_DIR/multi-user.target.wants/$UNIT"
+        # nftables.service's start, reload and stop flush the whole ruleset: the drop-in reloads ours after each.
+        if [ -f "$HERE/nftables-dropin.conf" ]; then
+            mkdir -p "$UNIT_DIR/nftables.service.d"
+            write "$UNIT_DIR/nftables.service.d/cloudflare-origin-firewall.conf" < "$HERE/nftables-dropin.conf"
+            chmod 644 "$UNIT_DIR/nftables.service.d/cloudflare-origin-firewall.conf"
+        fi
         if [ "$UNIT_DIR" = /etc/systemd/system ] && [ -d /run/systemd/system ]; then systemctl daemon-reload; fi
         if command -v systemctl >/dev/null 2>&1; then boot="$UNIT enabled: it loads the ruleset at boot"; else boot="$UNIT written, but this host has no systemd: nothing loads the ruleset at boot (see the README)"; fi
     else

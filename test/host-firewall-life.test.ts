@@ -20,6 +20,7 @@ import {
     HOST_RULESET_PATH,
     HOST_UNIT_NAME,
     HostFirewallOverSsh,
+    hostNftablesDropIn,
     hostScript,
     hostUnit,
     NFT_LOG_PREFIX,
@@ -611,6 +612,8 @@ describeNetns("real SSH: the commands HostFirewallOverSsh runs, through OpenSSH"
             expect(fs.readFileSync(path.join(tmp, "etc-u", "cloudflare-origin-firewall", "ruleset.nft"), "utf8")).toBe(P0);
             expect(fs.readFileSync(path.join(tmp, "etc-u", "systemd", "system", HOST_UNIT_NAME), "utf8")).toBe(hostUnit());
             expect(fs.readlinkSync(path.join(tmp, "etc-u", "systemd", "system", "multi-user.target.wants", HOST_UNIT_NAME))).toBe(`../${HOST_UNIT_NAME}`);
+            // And the drop-in that reloads our table after nftables.service's start, reload and stop.
+            expect(fs.readFileSync(path.join(tmp, "etc-u", "systemd", "system", "nftables.service.d", "cloudflare-origin-firewall.conf"), "utf8")).toBe(hostNftablesDropIn());
             expect(fs.readFileSync(path.join(tmp, "var-u", "cloudflare-origin-firewall", "cof-host.sh"), "utf8")).toBe(hostScript());
             expect(fs.existsSync(path.join(tmp, "run", "cloudflare-origin-firewall", "lock"))).toBe(true); // runtime state in /run
 

@@ -1,7 +1,7 @@
 // Issue 15: the host firewall. Pure rendering and cross-renderer properties, the
 // command, cloud-init, the SSH delivery component under mocks, and real packets:
 // namespaces, veth pairs, nft and TCP connections (see helpers/netns.ts).
-import { execFile } from "child_process";
+import { execFile, execFileSync } from "child_process";
 import * as fc from "fast-check";
 import * as fs from "fs";
 import * as os from "os";
@@ -20,7 +20,9 @@ import {
     buildNftRuleset,
     coverage,
     HostFirewallOverSsh,
+    HOST_NFTABLES_DROPIN_PATH,
     hostFirewallCloudInit,
+    hostNftablesDropIn,
     hostUnit,
     mergeCidrs,
     NFT_TABLE,
@@ -49,7 +51,10 @@ const rulesets = new Map<string, Promise<string>>();
 /** The stack's ruleset from `npm run nftables` (once per stack). */
 const rulesetOf = (stack: string): Promise<string> => {
     if (!rulesets.has(stack)) {
-        rulesets.set(stack, nftablesCmd("--stack", stack, "--ranges-file", SAMPLE_ANSWER_PATH).then((r) => (r.code === 0 ? r.stdout : Promise.reject(new Error(r.stderr)))));
+        rulesets.set(
+            stack,
+            nftablesCmd("--stack", stack, "--ranges-file", SAMPLE_ANSWER_PATH).then((r) => (r.code === 0 ? r.stdout : Promise.reject(new Error(r.stderr)))),
+        );
     }
     return rulesets.get(stack)!;
 };
@@ -115,7 +120,9 @@ describe("rendering (pure)", () => {
     });
 
     test("allowPing admits echo requests from anywhere, in both families, rate limited; no other ICMP type", () => {
-        const lines = renderNftables(validatePolicy({ ...dashboard, allowPing: true }), SAMPLE_RANGES).split("\n").map((l) => l.trim());
+        const lines = renderNftables(validatePolicy({ ...dashboard, allowPing: true }), SAMPLE_RANGES)
+            .split("\n")
+            .map((l) => l.trim());
         expect(lines).toContain('icmp type echo-request ip saddr @ping_v4 limit rate 10/second burst 20 packets accept comment "ICMP (ping) from anywhere"');
         expect(lines).toContain('icmpv6 type echo-request ip6 saddr @ping_v6 limit rate 10/second burst 20 packets accept comment "ICMP (ping) from anywhere"');
         expect(lines.filter((l) => /^meta l4proto (icmp|ipv6-icmp) ip6? saddr/.test(l))).toEqual([]);
@@ -206,7 +213,11 @@ describe("delivery", () => {
         expect(hostUnit()).toMatch(/^After=local-fs.target nftables.service$/m);
         expect(hostUnit()).toMatch(/^PartOf=nftables.service$/m);
         expect(files["/var/lib/cloudflare-origin-firewall/cof-host.sh"].content).toBe(fs.readFileSync(HOST_SCRIPT, "utf8"));
-        expect(doc.runcmd).toEqual([["systemctl", "daemon-reload"], ["systemctl", "enable", "--now", "cloudflare-origin-firewall.service"]]);
+        expect(files[HOST_NFTABLES_DROPIN_PATH].content).toBe(hostNftablesDropIn());
+        expect(doc.runcmd).toEqual([
+            ["systemctl", "daemon-reload"],
+            ["systemctl", "enable", "--now", "cloudflare-origin-firewall.service"],
+        ]);
         expect(text).not.toMatch(/^\s*flush ruleset/m); // only our table is ever touched
     });
 
@@ -236,6 +247,92 @@ describe("delivery", () => {
     });
 });
 
+// Debian's nftables.service (nftables 1.0.6-2, debian/nftables.service): start and reload
+// load /etc/nftables.conf, whose first command is "flush ruleset"; stop is "nft flush ruleset".
+const DEBIAN_NFTABLES_SERVICE = `[Unit]
+Description=nftables
+Wants=network-pre.target
+Before=network-pre.target shutdown.target
+Conflicts=shutdown.target
+DefaultDependencies=no
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+StandardInput=null
+ProtectSystem=full
+ProtectHome=true
+ExecStart=/usr/sbin/nft -f /etc/nftables.conf
+ExecReload=/usr/sbin/nft -f /etc/nftables.conf
+ExecStop=/usr/sbin/nft flush ruleset
+
+[Install]
+WantedBy=sysinit.target
+`;
+// Debian's /etc/nftables.conf (debian/nftables.conf), as `systemctl reload nftables` loads it.
+const DEBIAN_NFTABLES_CONF = `#!/usr/sbin/nft -f
+
+flush ruleset
+
+table inet filter {
+	chain input {
+		type filter hook input priority filter;
+	}
+	chain forward {
+		type filter hook forward priority filter;
+	}
+	chain output {
+		type filter hook output priority filter;
+	}
+}
+`;
+/** The command lines a unit or drop-in gives for `key` (ExecReload, ...), in order. */
+const execLines = (unit: string, key: string) => [...unit.matchAll(new RegExp(`^${key}=(.*)$`, "gm"))].map((m) => m[1]);
+
+describe("nftables.service start, reload and stop flush everything: the drop-in loads our table after each", () => {
+    test("the drop-in adds (does not replace) a load of our ruleset after nftables.service's start, reload and stop", () => {
+        const dropIn = hostNftablesDropIn();
+        const load = "/usr/sbin/nft -f /etc/cloudflare-origin-firewall/ruleset.nft";
+        // An empty "ExecReload=" would reset Debian's list; ours only appends.
+        for (const key of ["ExecStartPost", "ExecReload", "ExecStopPost"]) expect(execLines(dropIn, key)).toEqual([load]);
+        expect(dropIn).toMatch(/^\[Service\]$/m);
+        expect(HOST_NFTABLES_DROPIN_PATH).toBe("/etc/systemd/system/nftables.service.d/cloudflare-origin-firewall.conf");
+        expect(execLines(hostUnit(), "ExecReload")).toEqual([load]);
+        expect(hostUnit()).toMatch(/^ReloadPropagatedFrom=nftables.service$/m);
+    });
+
+    const analyze = (() => {
+        try {
+            execFileSync("systemd-analyze", ["--version"], { stdio: "ignore" });
+            return true;
+        } catch {
+            return false;
+        }
+    })();
+    (analyze ? test : test.skip)("systemd-analyze verify: our unit and Debian's nftables.service with the drop-in, no warning", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cof-units-"));
+        try {
+            fs.mkdirSync(path.join(dir, "nftables.service.d"));
+            fs.writeFileSync(path.join(dir, "nftables.service"), DEBIAN_NFTABLES_SERVICE);
+            fs.writeFileSync(path.join(dir, "cloudflare-origin-firewall.service"), hostUnit());
+            fs.writeFileSync(path.join(dir, "nftables.service.d", "cloudflare-origin-firewall.conf"), hostNftablesDropIn());
+            const out = execFileSync("sh", ["-c", 'systemd-analyze verify --man=no "$@" 2>&1', "sh", ...["nftables.service", "cloudflare-origin-firewall.service"].map((u) => path.join(dir, u))], {
+                env: { ...process.env, SYSTEMD_UNIT_PATH: `${dir}:` },
+                encoding: "utf8",
+                timeout: 30_000,
+            });
+            // Only complaints about our files count (the host's own units may warn about themselves).
+            expect(out.split("\n").filter((l) => l.includes(dir))).toEqual([]);
+            // The check bites: a typo in the drop-in is reported.
+            fs.appendFileSync(path.join(dir, "nftables.service.d", "cloudflare-origin-firewall.conf"), "ExecReloadd=/bin/true\n");
+            const bad = execFileSync("sh", ["-c", 'systemd-analyze verify --man=no "$1" 2>&1', "sh", path.join(dir, "nftables.service")], { env: { ...process.env, SYSTEMD_UNIT_PATH: `${dir}:` }, encoding: "utf8", timeout: 30_000 });
+            expect(bad).toContain("Unknown key 'ExecReloadd'");
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+});
+
 // ---------------------------------------------------------------- real packets
 const PORTS = [22, 80, 443, 2222, 3000, 9000];
 const TRUSTED: Record<string, { key: string; v4: string; v6: string }> = {
@@ -252,21 +349,25 @@ const EXPECTED: Record<string, Record<string, { v4: number[]; v6: number[] }>> =
 
 describeNetns("real packets: each shipped stack's ruleset in a server namespace", () => {
     // Each stack in its own namespaces, side by side: a filtered port costs a probe its whole timeout.
-    test.concurrent.each(Object.keys(EXPECTED))("%s: exactly the admitted ports answer, over IPv4 and IPv6, from each client", async (stack) => {
-        const ruleset = await rulesetOf(stack);
-        const lab = Lab.create([CLIENTS.cloudflare, TRUSTED[stack], CLIENTS.stranger]);
-        try {
-            await lab.listen(lab.server, PORTS);
-            // Control: with no firewall every listener answers, so a closed port below means filtered.
-            expect(await lab.open(lab.clients.stranger, SERVER.v4, PORTS)).toEqual(PORTS);
-            await lab.nft(lab.server, ruleset);
-            const probes = Object.keys(EXPECTED[stack]).flatMap((client) => (["v4", "v6"] as const).map((family) => ({ client, family })));
-            const seen = await Promise.all(probes.map(async ({ client, family }) => [client, family, await lab.open(lab.clients[client], SERVER[family], PORTS)]));
-            expect(seen).toEqual(probes.map(({ client, family }) => [client, family, EXPECTED[stack][client][family]]));
-        } finally {
-            lab.destroy();
-        }
-    }, 60_000);
+    test.concurrent.each(Object.keys(EXPECTED))(
+        "%s: exactly the admitted ports answer, over IPv4 and IPv6, from each client",
+        async (stack) => {
+            const ruleset = await rulesetOf(stack);
+            const lab = Lab.create([CLIENTS.cloudflare, TRUSTED[stack], CLIENTS.stranger]);
+            try {
+                await lab.listen(lab.server, PORTS);
+                // Control: with no firewall every listener answers, so a closed port below means filtered.
+                expect(await lab.open(lab.clients.stranger, SERVER.v4, PORTS)).toEqual(PORTS);
+                await lab.nft(lab.server, ruleset);
+                const probes = Object.keys(EXPECTED[stack]).flatMap((client) => (["v4", "v6"] as const).map((family) => ({ client, family })));
+                const seen = await Promise.all(probes.map(async ({ client, family }) => [client, family, await lab.open(lab.clients[client], SERVER[family], PORTS)]));
+                expect(seen).toEqual(probes.map(({ client, family }) => [client, family, EXPECTED[stack][client][family]]));
+            } finally {
+                lab.destroy();
+            }
+        },
+        60_000,
+    );
 });
 
 describeNetns("real packets: Docker, the server's own traffic, reloads", () => {
@@ -322,6 +423,50 @@ describeNetns("real packets: Docker, the server's own traffic, reloads", () => {
     }, 60_000);
 });
 
+describeNetns("real packets: nftables.service reload and stop, then the drop-in", () => {
+    test("Debian's reload (flush ruleset) and stop open the host; the drop-in's command closes it again to exactly the policy", async () => {
+        const trusted = TRUSTED["hetzner-dashboard"];
+        const lab = Lab.create([trusted, CLIENTS.stranger]);
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cof-dropin-"));
+        try {
+            const ruleset = await rulesetOf("hetzner-dashboard");
+            const rulesetFile = path.join(dir, "ruleset.nft");
+            const conf = path.join(dir, "nftables.conf");
+            fs.writeFileSync(rulesetFile, ruleset);
+            fs.writeFileSync(conf, DEBIAN_NFTABLES_CONF);
+            // The drop-in's own command lines, pointed at this test's copy of the ruleset.
+            const ours = (key: string) => execLines(hostNftablesDropIn(), key).map((l) => l.replace("/etc/cloudflare-origin-firewall/ruleset.nft", rulesetFile).split(" "));
+            const debian = (key: string) => execLines(DEBIAN_NFTABLES_SERVICE, key).map((l) => l.replace("/etc/nftables.conf", conf).split(" "));
+            const run = async (cmds: string[][]) => {
+                for (const c of cmds) await lab.exec(lab.server, c);
+            };
+            await lab.listen(lab.server, [22, 9000, 5432]);
+            const expectPolicy = async () => {
+                const [t, s] = await Promise.all([lab.open(lab.clients.trusted, SERVER.v4, [22, 9000, 5432]), lab.open(lab.clients.stranger, SERVER.v4, [22, 9000, 5432])]);
+                expect([t, s]).toEqual([[22, 9000], []]);
+            };
+            for (const action of [
+                ["ExecStart", "ExecStartPost"],
+                ["ExecReload", "ExecReload"],
+                ["ExecStop", "ExecStopPost"],
+            ]) {
+                await lab.nft(lab.server, ruleset);
+                await expectPolicy();
+                // What Debian's service runs alone: our table is gone and the host is open.
+                await run(debian(action[0]));
+                expect(await lab.exec(lab.server, ["nft", "list", "tables"])).not.toContain(NFT_TABLE);
+                expect(await lab.open(lab.clients.stranger, SERVER.v4, [5432])).toEqual([5432]);
+                // Then what the drop-in adds to the same job: the policy holds again.
+                await run(ours(action[1]));
+                await expectPolicy();
+            }
+        } finally {
+            lab.destroy();
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    }, 60_000);
+});
+
 test("the Cloudflare client address used in the packet tests is inside Cloudflare's ranges, the others are not", () => {
     const inCf = (a: string) => CF_SOURCES.map(toCidr).some((c) => require("../components").cidrContains(c, toCidr(a)));
     expect(inCf(CLIENTS.cloudflare.v4) && inCf(CLIENTS.cloudflare.v6)).toBe(true);
@@ -359,9 +504,7 @@ describe("the program: host firewall per stack", () => {
         const r = await runProgram(config, withoutCi());
         expect(r.code).toBe(0);
         const commands = r.report.resources.filter((x: any) => x.type === "command:remote:Command");
-        expect(commands.map((x: any) => x.name).sort()).toEqual([
-            "dash-host-2001:db8::30-apply", "dash-host-2001:db8::30-confirm", "dash-host-203.0.113.30-apply", "dash-host-203.0.113.30-confirm",
-        ]);
+        expect(commands.map((x: any) => x.name).sort()).toEqual(["dash-host-2001:db8::30-apply", "dash-host-2001:db8::30-confirm", "dash-host-203.0.113.30-apply", "dash-host-203.0.113.30-confirm"]);
         const apply = commands.find((x: any) => x.name === "dash-host-203.0.113.30-apply").inputs;
         expect(apply.connection.value ?? apply.connection).toMatchObject({ host: "203.0.113.30", port: 2222, user: "root", dialErrorLimit: 2, perDialTimeout: 10 });
         expect(apply.create).toBe(remoteApplyCommand(30));

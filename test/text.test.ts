@@ -21,6 +21,7 @@ import {
     escapeText,
     formatNftRuleset,
     HetznerOriginFirewall,
+    hostNftablesDropIn,
     hostUnit,
     HOST_RULESET_PATH,
     hostFirewallCloudInit,
@@ -410,6 +411,7 @@ describe("cloud-init user data: built from the yaml document model, parsed back"
                 // As UTF-8: only a lone surrogate (not text at all) differs, as U+FFFD.
                 { path: HOST_RULESET_PATH, permissions: "0600", content: Buffer.from(ruleset, "utf8").toString("utf8"), encoding: undefined },
                 { path: "/etc/systemd/system/cloudflare-origin-firewall.service", permissions: "0644", content: hostUnit(), encoding: undefined },
+                { path: "/etc/systemd/system/nftables.service.d/cloudflare-origin-firewall.conf", permissions: "0644", content: hostNftablesDropIn(), encoding: undefined },
                 { path: "/var/lib/cloudflare-origin-firewall/cof-host.sh", permissions: "0700", content: hostScript(), encoding: undefined },
             ]);
         }
