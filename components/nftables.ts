@@ -165,9 +165,8 @@ export function formatNftRuleset(model: NftRuleset, header = "cloudflare-origin-
     const log = (chain: string) => `limit rate ${NFT_LOG_RATE} log prefix "${NFT_LOG_PREFIX} ${chain}: " level info`;
     const chains: [string, string][] = [
         ["input", "type filter hook input priority filter; policy drop;"],
-        ["forward", "type filter hook forward priority filter; policy accept;"],
+        ["forward", "type filter hook forward priority filter; policy drop;"],
         ["published", ""],
-        ["to_containers", ""],
     ];
     const lines: string[] = [
         "#!/usr/sbin/nft -f",
@@ -211,33 +210,24 @@ export function formatNftRuleset(model: NftRuleset, header = "cloudflare-origin-
         "",
         "\t# Docker publishes ports by DNAT in prerouting: those connections are forwarded and",
         "\t# never pass input. They are held to the same policy by their original destination",
-        "\t# port; anything else routed to a container network is dropped unless it comes from",
-        "\t# the containers' own bridges or answers their own connections.",
+        "\t# port. Nothing else is routed through the host (a private network, another bridge:",
+        "\t# the cloud firewall would drop it too) but what the containers' own bridges send, and",
+        "\t# the answers to connections admitted here.",
         "\tchain forward {",
-        "\t\ttype filter hook forward priority filter; policy accept;",
+        "\t\ttype filter hook forward priority filter; policy drop;",
+        '\t\tct direction reply accept comment "answers to forwarded connections admitted below"',
+        "\t\tct state related accept",
         "\t\tct status dnat ct direction original jump published",
-        `\t\toifname ${bridges} jump to_containers`,
+        '\t\tct status dnat accept comment "published: held to the policy above"',
+        `\t\tiifname ${bridges} accept comment "containers' own connections"`,
+        `\t\t${log("forward")}`,
+        "\t\tcounter drop",
         "\t}",
         "",
         "\tchain published {",
     );
     for (const rule of model.rules.filter((r) => r.protocol !== "icmp")) lines.push(`\t\t${match(rule, true)} return comment ${nftComment(rule.comment)}`);
-    lines.push(
-        `\t\t${log("published")}`,
-        "\t\tcounter drop",
-        "\t}",
-        "",
-        "\tchain to_containers {",
-        '\t\tct status dnat accept comment "published: held to the policy above"',
-        "\t\tct direction reply accept",
-        "\t\tct state related accept",
-        `\t\tiifname ${bridges} accept`,
-        `\t\t${log("forward")}`,
-        "\t\tcounter drop",
-        "\t}",
-        "}",
-        "",
-    );
+    lines.push(`\t\t${log("published")}`, "\t\tcounter drop", "\t}", "}", "");
     return lines.join("\n");
 }
 

@@ -16,21 +16,7 @@ import { CLIENTS, CONTAINER, Lab, SERVER } from "./helpers/netns";
 import { measureReloadStalls } from "./helpers/reload-stalls";
 
 const resources = installMocks();
-import {
-    HOST_RULESET_PATH,
-    HOST_UNIT_NAME,
-    HostFirewallOverSsh,
-    hostNftablesDropIn,
-    hostScript,
-    hostUnit,
-    NFT_LOG_PREFIX,
-    NFT_TABLE,
-    NftHostOptions,
-    remoteApplyCommand,
-    remoteConfirmCommand,
-    renderNftables,
-    validatePolicy,
-} from "../components";
+import { HOST_RULESET_PATH, HOST_UNIT_NAME, HostFirewallOverSsh, hostNftablesDropIn, hostScript, hostUnit, NFT_LOG_PREFIX, NFT_TABLE, NftHostOptions, remoteApplyCommand, remoteConfirmCommand, renderNftables, validatePolicy } from "../components";
 
 const ROOT = path.join(__dirname, "..");
 const HOST_SCRIPT = path.join(ROOT, "host", "cof-host.sh");
@@ -118,8 +104,7 @@ describeNetns("real packets: what a real server needs", () => {
         let listener: ChildProcess | undefined;
         try {
             await lab.nft(lab.server, P0);
-            const linkLocal = (ns: string, dev: string) =>
-                waitFor(`a link-local address on ${dev}`, 5000, async () => (await lab.exec(ns, ["ip", "-6", "-o", "addr", "show", "dev", dev, "scope", "link"])).match(/inet6 (fe80::[0-9a-f:]+)\//)?.[1]);
+            const linkLocal = (ns: string, dev: string) => waitFor(`a link-local address on ${dev}`, 5000, async () => (await lab.exec(ns, ["ip", "-6", "-o", "addr", "show", "dev", dev, "scope", "link"])).match(/inet6 (fe80::[0-9a-f:]+)\//)?.[1]);
             const serverLl = await linkLocal(lab.server, "vs0");
             const clientLl = await linkLocal(lab.clients.stranger, "vc0");
             listener = spawn("ip", ["netns", "exec", lab.server, process.execPath, path.join(HELPERS, "udp-listen.js"), "546"], { stdio: ["ignore", "pipe", "inherit"] });
@@ -197,6 +182,31 @@ describeNetns("real packets: what a real server needs", () => {
         }
     }, 60_000);
 
+    test("routed traffic to any other network (a private network, another bridge) is dropped, as the cloud firewall would; containers' own and published traffic still pass", async () => {
+        const lab = Lab.create([CLIENTS.stranger, TRUSTED], { container: true });
+        const k = lab.container!;
+        try {
+            // The trusted namespace plays a host on a private network behind the server (not a container bridge):
+            // the stranger routes it through the server, and it routes its answers back the same way.
+            await lab.exec(lab.clients.stranger, ["ip", "route", "add", `${TRUSTED.v4}/32`, "via", SERVER.v4, "dev", "vc0"]);
+            await lab.exec(lab.clients.trusted, ["ip", "route", "add", `${CLIENTS.stranger.v4}/32`, "via", SERVER.v4, "dev", "vc1"]);
+            await lab.listen(lab.clients.trusted, [5432]);
+            await lab.listen(lab.clients.stranger, [8081]);
+            await lab.listen(k, [8080]);
+            await lab.nft(lab.server, DOCKERLIKE);
+            // Control: without our table the server forwards it.
+            expect(await lab.open(lab.clients.stranger, TRUSTED.v4, [5432])).toEqual([5432]);
+            await lab.nft(lab.server, P0);
+            expect(await lab.open(lab.clients.stranger, TRUSTED.v4, [5432])).toEqual([]);
+            expect(await lab.open(lab.clients.trusted, CLIENTS.stranger.v4, [8081])).toEqual([]); // neither direction
+            expect(await lab.open(k, CLIENTS.stranger.v4, [8081])).toEqual([8081]); // the container's own connections
+            expect(await lab.open(lab.clients.trusted, SERVER.v4, [9000])).toEqual([9000]); // published and admitted
+            expect(await lab.open(lab.clients.stranger, SERVER.v4, [9000])).toEqual([]);
+        } finally {
+            lab.destroy();
+        }
+    }, 60_000);
+
     test("a narrowing apply cuts the established connections it no longer admits at once; admitted ones carry on", async () => {
         const lab = Lab.create([TRUSTED]);
         const holds: ChildProcess[] = [];
@@ -247,7 +257,9 @@ describeNetns("real packets: what a real server needs", () => {
             const counted = Number(chain.match(/counter packets (\d+) bytes \d+ drop/)![1]);
             expect(counted).toBeGreaterThanOrEqual(40);
             const logged = await waitFor("the drops in the kernel log", 5000, () => {
-                const lines = execFileSync("dmesg", { encoding: "utf8" }).split("\n").filter((l) => l.includes(`${NFT_LOG_PREFIX} input: `) && ports.some((p) => l.includes(` DPT=${p} `)));
+                const lines = execFileSync("dmesg", { encoding: "utf8" })
+                    .split("\n")
+                    .filter((l) => l.includes(`${NFT_LOG_PREFIX} input: `) && ports.some((p) => l.includes(` DPT=${p} `)));
                 return lines.length > 0 ? lines : undefined;
             });
             expect(logged[0]).toContain(`SRC=${CLIENTS.stranger.v4} DST=${SERVER.v4}`);
@@ -408,7 +420,9 @@ describeNetns("real processes: commit-confirm (host/cof-host.sh) against the inv
                 fs.writeFileSync(path.join(dir, "rollback.pid"), `${decoy.pid}\n`);
             }
             // Boot: the unit loads the persisted ruleset.
-            const exec = hostUnit().match(/^ExecStart=(.*)$/m)![1].split(" ");
+            const exec = hostUnit()
+                .match(/^ExecStart=(.*)$/m)![1]
+                .split(" ");
             expect(exec).toEqual(["/usr/sbin/nft", "-f", HOST_RULESET_PATH]);
             await lab.exec(lab.server, ["nft", "-f", h.persist]);
 
@@ -549,92 +563,123 @@ describeNetns("real processes: commit-confirm (host/cof-host.sh) against the inv
 
 // ---------------------------------------------------------------- real SSH
 
-describeNetns("real SSH: the commands HostFirewallOverSsh runs, through OpenSSH", () => {
-    test("apply, confirm over a new connection (persisted, unit installed and enabled); a lockout rolls back by itself", async () => {
-        // The exact strings the component hands to @pulumi/command.
-        const strings = async (name: string, ruleset: string) => {
-            const c = new HostFirewallOverSsh(name, { ruleset, connection: { host: SERVER.v4, privateKey: "unused" }, rollbackSeconds: 10 });
-            await valueOf(c.confirm.urn);
-            const input = (suffix: string) => resources.find((r) => r.name === `${name}-${suffix}`)!.inputs;
-            expect(input("apply").stdin).toBe(ruleset);
-            return { apply: input("apply").create as string, confirm: input("confirm").create as string };
-        };
-        const good = await strings("e2e-good", P0);
-        const lock = await strings("e2e-lockout", LOCKOUT);
-        expect(good).toEqual({ apply: remoteApplyCommand(10), confirm: remoteConfirmCommand() });
-        expect(lock).toEqual(good);
+describeNetns(
+    "real SSH: the commands HostFirewallOverSsh runs, through OpenSSH",
+    () => {
+        test("apply, confirm over a new connection (persisted, unit installed and enabled); a lockout rolls back by itself", async () => {
+            // The exact strings the component hands to @pulumi/command.
+            const strings = async (name: string, ruleset: string) => {
+                const c = new HostFirewallOverSsh(name, { ruleset, connection: { host: SERVER.v4, privateKey: "unused" }, rollbackSeconds: 10 });
+                await valueOf(c.confirm.urn);
+                const input = (suffix: string) => resources.find((r) => r.name === `${name}-${suffix}`)!.inputs;
+                expect(input("apply").stdin).toBe(ruleset);
+                return { apply: input("apply").create as string, confirm: input("confirm").create as string };
+            };
+            const good = await strings("e2e-good", P0);
+            const lock = await strings("e2e-lockout", LOCKOUT);
+            expect(good).toEqual({ apply: remoteApplyCommand(10), confirm: remoteConfirmCommand() });
+            expect(lock).toEqual(good);
 
-        const lab = Lab.create([TRUSTED]);
-        const scratch = Lab.create([]);
-        const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "cof-ssh-"));
-        const background: ChildProcess[] = [];
-        try {
-            // The server: sshd in a mount namespace whose /etc, /var/lib and /run writes land in tmp.
-            for (const d of ["etc-u", "etc-w", "var-u", "var-w", "run/sshd", "client"]) fs.mkdirSync(path.join(tmp, d), { recursive: true });
-            fs.chmodSync(path.join(tmp, "run", "sshd"), 0o755);
-            execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", path.join(tmp, "hostkey")]);
-            execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", path.join(tmp, "client", "id")]);
-            fs.copyFileSync(path.join(tmp, "client", "id.pub"), path.join(tmp, "authorized_keys"));
-            fs.writeFileSync(
-                path.join(tmp, "sshd_config"),
-                [`HostKey ${tmp}/hostkey`, `AuthorizedKeysFile ${tmp}/authorized_keys`, "ListenAddress 0.0.0.0", "PidFile none", "PermitRootLogin prohibit-password", "PasswordAuthentication no", "KbdInteractiveAuthentication no", "UsePAM no", "StrictModes no", ""].join("\n"),
-            );
-            const sandbox = [
-                "set -e",
-                `mount -t overlay overlay -o lowerdir=/etc,upperdir=${tmp}/etc-u,workdir=${tmp}/etc-w /etc`,
-                `mount -t overlay overlay -o lowerdir=/var/lib,upperdir=${tmp}/var-u,workdir=${tmp}/var-w /var/lib`,
-                `mount --bind ${tmp}/run /run`,
-                `exec /usr/sbin/sshd -D -e -f ${tmp}/sshd_config`,
-            ].join("\n");
-            const sshd = spawn("ip", ["netns", "exec", lab.server, "unshare", "--mount", "--propagation", "private", "sh", "-c", sandbox], { stdio: ["ignore", "ignore", "pipe"] });
-            background.push(sshd);
-            let log = "";
-            sshd.stderr!.on("data", (d) => (log += d));
-            await waitFor("sshd to listen", 10_000, () => {
-                if (sshd.exitCode !== null) throw new Error(`sshd exited: ${log}`);
-                return log.includes("Server listening on 0.0.0.0 port 22");
-            });
-            const sshArgs = (connectTimeout: number) => [
-                "ssh", "-F", "/dev/null", "-i", path.join(tmp, "client", "id"), "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
-                "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", `ConnectTimeout=${connectTimeout}`, `root@${SERVER.v4}`,
-            ];
-            const ssh = (command: string, input?: string, connectTimeout = 5) => runIn(lab.clients.trusted, [...sshArgs(connectTimeout), command], { input, timeoutMs: 60_000 });
+            const lab = Lab.create([TRUSTED]);
+            const scratch = Lab.create([]);
+            const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "cof-ssh-"));
+            const background: ChildProcess[] = [];
+            try {
+                // The server: sshd in a mount namespace whose /etc, /var/lib and /run writes land in tmp.
+                for (const d of ["etc-u", "etc-w", "var-u", "var-w", "run/sshd", "client"]) fs.mkdirSync(path.join(tmp, d), { recursive: true });
+                fs.chmodSync(path.join(tmp, "run", "sshd"), 0o755);
+                execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", path.join(tmp, "hostkey")]);
+                execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", path.join(tmp, "client", "id")]);
+                fs.copyFileSync(path.join(tmp, "client", "id.pub"), path.join(tmp, "authorized_keys"));
+                fs.writeFileSync(
+                    path.join(tmp, "sshd_config"),
+                    [
+                        `HostKey ${tmp}/hostkey`,
+                        `AuthorizedKeysFile ${tmp}/authorized_keys`,
+                        "ListenAddress 0.0.0.0",
+                        "PidFile none",
+                        "PermitRootLogin prohibit-password",
+                        "PasswordAuthentication no",
+                        "KbdInteractiveAuthentication no",
+                        "UsePAM no",
+                        "StrictModes no",
+                        "",
+                    ].join("\n"),
+                );
+                const sandbox = [
+                    "set -e",
+                    `mount -t overlay overlay -o lowerdir=/etc,upperdir=${tmp}/etc-u,workdir=${tmp}/etc-w /etc`,
+                    `mount -t overlay overlay -o lowerdir=/var/lib,upperdir=${tmp}/var-u,workdir=${tmp}/var-w /var/lib`,
+                    `mount --bind ${tmp}/run /run`,
+                    `exec /usr/sbin/sshd -D -e -f ${tmp}/sshd_config`,
+                ].join("\n");
+                const sshd = spawn("ip", ["netns", "exec", lab.server, "unshare", "--mount", "--propagation", "private", "sh", "-c", sandbox], { stdio: ["ignore", "ignore", "pipe"] });
+                background.push(sshd);
+                let log = "";
+                sshd.stderr!.on("data", (d) => (log += d));
+                await waitFor("sshd to listen", 10_000, () => {
+                    if (sshd.exitCode !== null) throw new Error(`sshd exited: ${log}`);
+                    return log.includes("Server listening on 0.0.0.0 port 22");
+                });
+                const sshArgs = (connectTimeout: number) => [
+                    "ssh",
+                    "-F",
+                    "/dev/null",
+                    "-i",
+                    path.join(tmp, "client", "id"),
+                    "-o",
+                    "IdentitiesOnly=yes",
+                    "-o",
+                    "BatchMode=yes",
+                    "-o",
+                    "StrictHostKeyChecking=no",
+                    "-o",
+                    "UserKnownHostsFile=/dev/null",
+                    "-o",
+                    "LogLevel=ERROR",
+                    "-o",
+                    `ConnectTimeout=${connectTimeout}`,
+                    `root@${SERVER.v4}`,
+                ];
+                const ssh = (command: string, input?: string, connectTimeout = 5) => runIn(lab.clients.trusted, [...sshArgs(connectTimeout), command], { input, timeoutMs: 60_000 });
 
-            // 1. Apply, then confirm over a new connection.
-            const applied = await ssh(good.apply, P0);
-            expect([applied.code, applied.stderr]).toEqual([0, ""]);
-            expect(applied.stdout).toContain("cof-host: applied; rolls back in 10s");
-            expect(await tableDigest(lab.server)).toBe(await fileDigest(scratch, P0));
-            const confirmed = await ssh(good.confirm);
-            expect([confirmed.code, confirmed.stderr]).toEqual([0, ""]);
-            expect(confirmed.stdout).toContain(`persisted to ${HOST_RULESET_PATH}; ${HOST_UNIT_NAME} enabled: it loads the ruleset at boot`);
-            // What the host keeps for the next boot: the ruleset, and the same unit as cloud-init's, enabled.
-            expect(fs.readFileSync(path.join(tmp, "etc-u", "cloudflare-origin-firewall", "ruleset.nft"), "utf8")).toBe(P0);
-            expect(fs.readFileSync(path.join(tmp, "etc-u", "systemd", "system", HOST_UNIT_NAME), "utf8")).toBe(hostUnit());
-            expect(fs.readlinkSync(path.join(tmp, "etc-u", "systemd", "system", "multi-user.target.wants", HOST_UNIT_NAME))).toBe(`../${HOST_UNIT_NAME}`);
-            // And the drop-in that reloads our table after nftables.service's start, reload and stop.
-            expect(fs.readFileSync(path.join(tmp, "etc-u", "systemd", "system", "nftables.service.d", "cloudflare-origin-firewall.conf"), "utf8")).toBe(hostNftablesDropIn());
-            expect(fs.readFileSync(path.join(tmp, "var-u", "cloudflare-origin-firewall", "cof-host.sh"), "utf8")).toBe(hostScript());
-            expect(fs.existsSync(path.join(tmp, "run", "cloudflare-origin-firewall", "lock"))).toBe(true); // runtime state in /run
+                // 1. Apply, then confirm over a new connection.
+                const applied = await ssh(good.apply, P0);
+                expect([applied.code, applied.stderr]).toEqual([0, ""]);
+                expect(applied.stdout).toContain("cof-host: applied; rolls back in 10s");
+                expect(await tableDigest(lab.server)).toBe(await fileDigest(scratch, P0));
+                const confirmed = await ssh(good.confirm);
+                expect([confirmed.code, confirmed.stderr]).toEqual([0, ""]);
+                expect(confirmed.stdout).toContain(`persisted to ${HOST_RULESET_PATH}; ${HOST_UNIT_NAME} enabled: it loads the ruleset at boot`);
+                // What the host keeps for the next boot: the ruleset, and the same unit as cloud-init's, enabled.
+                expect(fs.readFileSync(path.join(tmp, "etc-u", "cloudflare-origin-firewall", "ruleset.nft"), "utf8")).toBe(P0);
+                expect(fs.readFileSync(path.join(tmp, "etc-u", "systemd", "system", HOST_UNIT_NAME), "utf8")).toBe(hostUnit());
+                expect(fs.readlinkSync(path.join(tmp, "etc-u", "systemd", "system", "multi-user.target.wants", HOST_UNIT_NAME))).toBe(`../${HOST_UNIT_NAME}`);
+                // And the drop-in that reloads our table after nftables.service's start, reload and stop.
+                expect(fs.readFileSync(path.join(tmp, "etc-u", "systemd", "system", "nftables.service.d", "cloudflare-origin-firewall.conf"), "utf8")).toBe(hostNftablesDropIn());
+                expect(fs.readFileSync(path.join(tmp, "var-u", "cloudflare-origin-firewall", "cof-host.sh"), "utf8")).toBe(hostScript());
+                expect(fs.existsSync(path.join(tmp, "run", "cloudflare-origin-firewall", "lock"))).toBe(true); // runtime state in /run
 
-            // 2. A lockout: the apply's own session stalls with it, new connections fail, and the host reverts by itself.
-            const lockoutDigest = await fileDigest(scratch, LOCKOUT);
-            const lockoutApply = ssh(lock.apply, LOCKOUT);
-            await waitFor("the lockout ruleset to run", 20_000, async () => (await tableDigest(lab.server)) === lockoutDigest);
-            expect((await ssh("true", undefined, 1)).code).toBe(255);
-            await waitFor("the rollback to let SSH in again", 30_000, async () => (await ssh("true", undefined, 1)).code === 0);
-            expect(await tableDigest(lab.server)).toBe(await fileDigest(scratch, P0));
-            const late = await ssh(lock.confirm);
-            expect(late.code).toBe(1);
-            expect(late.stderr).toContain("cof-host: nothing to confirm: the apply was rolled back at");
-            expect(fs.readFileSync(path.join(tmp, "etc-u", "cloudflare-origin-firewall", "ruleset.nft"), "utf8")).toBe(P0);
-            // The stalled apply session recovers once the rules admit it again (bounded by runIn's timeout).
-            expect((await lockoutApply).stdout).toContain("cof-host: applied; rolls back in 10s");
-        } finally {
-            background.forEach((p) => p.kill("SIGKILL"));
-            lab.destroy();
-            scratch.destroy();
-            fs.rmSync(tmp, { recursive: true, force: true });
-        }
-    }, 120_000);
-}, sshdMissing);
+                // 2. A lockout: the apply's own session stalls with it, new connections fail, and the host reverts by itself.
+                const lockoutDigest = await fileDigest(scratch, LOCKOUT);
+                const lockoutApply = ssh(lock.apply, LOCKOUT);
+                await waitFor("the lockout ruleset to run", 20_000, async () => (await tableDigest(lab.server)) === lockoutDigest);
+                expect((await ssh("true", undefined, 1)).code).toBe(255);
+                await waitFor("the rollback to let SSH in again", 30_000, async () => (await ssh("true", undefined, 1)).code === 0);
+                expect(await tableDigest(lab.server)).toBe(await fileDigest(scratch, P0));
+                const late = await ssh(lock.confirm);
+                expect(late.code).toBe(1);
+                expect(late.stderr).toContain("cof-host: nothing to confirm: the apply was rolled back at");
+                expect(fs.readFileSync(path.join(tmp, "etc-u", "cloudflare-origin-firewall", "ruleset.nft"), "utf8")).toBe(P0);
+                // The stalled apply session recovers once the rules admit it again (bounded by runIn's timeout).
+                expect((await lockoutApply).stdout).toContain("cof-host: applied; rolls back in 10s");
+            } finally {
+                background.forEach((p) => p.kill("SIGKILL"));
+                lab.destroy();
+                scratch.destroy();
+                fs.rmSync(tmp, { recursive: true, force: true });
+            }
+        }, 120_000);
+    },
+    sshdMissing,
+);

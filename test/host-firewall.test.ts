@@ -67,22 +67,39 @@ describe("rendering (pure)", () => {
         const lines = text.split("\n").map((l) => l.trim());
         // One table: declared with its sets and chains (so the flushes cannot fail), its rules and
         // set elements flushed, then refilled, in one transaction; never deleted and re-created.
-        expect(lines.slice(5, 20)).toEqual([
+        expect(lines.slice(5, 19)).toEqual([
             `table inet ${NFT_TABLE} {`,
             "set ssh_v4 { type ipv4_addr; flags interval; }",
             "set ssh_v6 { type ipv6_addr; flags interval; }",
             "set cloudflare_v4 { type ipv4_addr; flags interval; }",
             "set cloudflare_v6 { type ipv6_addr; flags interval; }",
             "chain input { type filter hook input priority filter; policy drop; }",
-            "chain forward { type filter hook forward priority filter; policy accept; }",
+            "chain forward { type filter hook forward priority filter; policy drop; }",
             "chain published { }",
-            "chain to_containers { }",
             "}",
             `flush table inet ${NFT_TABLE}`,
             `flush set inet ${NFT_TABLE} ssh_v4`,
             `flush set inet ${NFT_TABLE} ssh_v6`,
             `flush set inet ${NFT_TABLE} cloudflare_v4`,
             `flush set inet ${NFT_TABLE} cloudflare_v6`,
+        ]);
+        // Forwarding fails closed: answers, published (DNAT'd, held to the policy) and containers' own traffic only.
+        const forward = text.slice(text.indexOf("\tchain forward {\n"));
+        expect(
+            forward
+                .slice(0, forward.indexOf("\t}\n"))
+                .split("\n")
+                .map((l) => l.trim())
+                .slice(1, -1),
+        ).toEqual([
+            "type filter hook forward priority filter; policy drop;",
+            'ct direction reply accept comment "answers to forwarded connections admitted below"',
+            "ct state related accept",
+            "ct status dnat ct direction original jump published",
+            'ct status dnat accept comment "published: held to the policy above"',
+            'iifname { "br-*", "docker0" } accept comment "containers\' own connections"',
+            'limit rate 5/second burst 10 packets log prefix "cof-drop forward: " level info',
+            "counter drop",
         ]);
         expect(text.match(/^(delete |flush )?table /gm)).toEqual(["table ", "flush table ", "table "]);
         expect(text).not.toContain("delete ");
@@ -131,7 +148,7 @@ describe("rendering (pure)", () => {
     test("host options: containers to the host can be closed, bridges named; bad values are refused with the field and the fix", () => {
         const closed = renderNftables(validatePolicy(dashboard), SAMPLE_RANGES, { allowContainersToHost: false, containerBridges: ["podman0", "docker0", "docker0"] });
         expect(closed).not.toContain("containers to the host");
-        expect(closed).toContain('oifname { "docker0", "podman0" } jump to_containers');
+        expect(closed).toContain('iifname { "docker0", "podman0" } accept comment "containers\' own connections"');
         expect(() => renderNftables(validatePolicy(dashboard), SAMPLE_RANGES, { containerBridges: ['eth0" accept'] })).toThrow(
             'containerBridges[0]: "eth0\\" accept" is not an interface name; use up to 15 letters, digits, "_.:-", optionally ending in * (e.g. "br-*")',
         );
