@@ -274,7 +274,7 @@ function union(group: readonly Member[]): NeutralFirewall {
         rules: group.flatMap((m) => m.firewall.rules.map((rule) => ({ ...rule, description: `${m.resource.name} ${rule.description}` }))),
         labels: {},
         unreadable: group.flatMap((m) => m.firewall.unreadable),
-        notes: group.flatMap((m) => m.firewall.notes ?? []),
+        notes: group.flatMap((m) => (m.firewall.notes ?? []).map((n) => ({ ...n, description: `${m.resource.name} ${n.description}` }))),
     };
 }
 

@@ -17,8 +17,8 @@ export interface NeutralFirewall {
     unreadable: string[];
     /** AWS prefix list ids read without the stack: not counted here; the stack policy resolves them or counts them as everywhere. */
     deferred?: string[];
-    /** Sources that are references, and how they were counted (for the violation message). */
-    notes?: string[];
+    /** Sources that are references, and how they were counted, by the rule they are in (for the violation message). */
+    notes?: { description: string; text: string }[];
 }
 
 /**
@@ -32,7 +32,7 @@ export type PrefixListResolver = (prop: string, ids: string[]) => string[] | und
 interface ReadState {
     unreadable: string[];
     deferred: string[];
-    notes: string[];
+    notes: { description: string; text: string }[];
     resolve?: PrefixListResolver;
 }
 
@@ -46,7 +46,7 @@ const finish = (rules: PolicyRule[], labels: Record<string, string>, st: ReadSta
  * the stack cannot resolve them, everywhere (fail closed, as for any source we
  * cannot read).
  */
-function prefixListSources(ids: string[], prop: string, allIds: string[], st: ReadState): string[] {
+function prefixListSources(description: string, ids: string[], prop: string, allIds: string[], st: ReadState): string[] {
     if (ids.length === 0) return [];
     const shown = ids.map((id) => JSON.stringify(id)).join(", ");
     if (!st.resolve) {
@@ -55,10 +55,10 @@ function prefixListSources(ids: string[], prop: string, allIds: string[], st: Re
     }
     const cidrs = st.resolve(prop, allIds);
     if (cidrs === undefined) {
-        st.notes.push(`prefix list(s) ${shown} were counted as everywhere (no aws:ec2/managedPrefixList of the stack resolves them)`);
+        st.notes.push({ description, text: `prefix list(s) ${shown} were counted as everywhere (no aws:ec2/managedPrefixList of the stack resolves them)` });
         return [EVERYWHERE[4], EVERYWHERE[6]];
     }
-    st.notes.push(`prefix list(s) ${shown} were read as the entries of the stack's managed prefix lists`);
+    st.notes.push({ description, text: `prefix list(s) ${shown} were read as the entries of the stack's managed prefix lists` });
     return readSources(cidrs, st.unreadable);
 }
 
@@ -149,7 +149,7 @@ export function fromDigitalOcean(props: Record<string, any>): NeutralFirewall {
     const rules = list(props.inboundRules).flatMap((r: any, i) => {
         const balancers = list(r?.sourceLoadBalancerUids).map(String);
         if (balancers.length > 0) {
-            st.notes.push(`load balancer(s) ${balancers.map((b) => JSON.stringify(b)).join(", ")} were counted as everywhere (a load balancer forwards whatever reaches it)`);
+            st.notes.push({ description: `inboundRules[${i}]`, text: `load balancer(s) ${balancers.map((b) => JSON.stringify(b)).join(", ")} were counted as everywhere (a load balancer forwards whatever reaches it)` });
         }
         const sources = [...readSources(list(r?.sourceAddresses), st.unreadable), ...(balancers.length > 0 ? [EVERYWHERE[4], EVERYWHERE[6]] : [])];
         return rule(`inboundRules[${i}]`, portProtocols(r?.protocol), readPortSpec(r?.portRange), sources, i);
@@ -173,7 +173,7 @@ export function fromAwsSecurityGroup(props: Record<string, any>, resolve?: Prefi
     const allIds = list(props.ingress).flatMap((r: any) => list(r?.prefixListIds).map(String));
     const rules = list(props.ingress).flatMap((r: any, i) => {
         const protocols = portProtocols(r?.protocol);
-        const sources = [...readSources([...list(r?.cidrBlocks), ...list(r?.ipv6CidrBlocks)], st.unreadable), ...prefixListSources(list(r?.prefixListIds).map(String), "ingress", allIds, st)];
+        const sources = [...readSources([...list(r?.cidrBlocks), ...list(r?.ipv6CidrBlocks)], st.unreadable), ...prefixListSources(`ingress[${i}]`, list(r?.prefixListIds).map(String), "ingress", allIds, st)];
         return rule(`ingress[${i}]`, protocols, awsPorts(r, protocols), sources, i);
     });
     return finish(rules, labelsOf(props.tags), st);
@@ -189,7 +189,7 @@ export function fromAwsRule(type: string, props: Record<string, any>, resolve?: 
         type === AWS_INGRESS_RULE ? [...list(props.cidrIpv4), ...list(props.cidrIpv6)] : [...list(props.cidrBlocks), ...list(props.ipv6CidrBlocks)];
     const prop = type === AWS_INGRESS_RULE ? "prefixListId" : "prefixListIds";
     const ids = list(props[prop]).map(String);
-    const sources = [...readSources(addresses, st.unreadable), ...prefixListSources(ids, prop, ids, st)];
+    const sources = [...readSources(addresses, st.unreadable), ...prefixListSources("rule", ids, prop, ids, st)];
     const rules = rule("rule", protocols, awsPorts({ ...props, protocol }, protocols), sources);
     return finish(rules, labelsOf(props.tags), st);
 }

@@ -134,8 +134,13 @@ function rulesText(rules: PolicyRule[]): string {
     return rules.map((r) => `${r.description} (${r.protocol} ${r.port})`).join(", ");
 }
 
-function unreadableNote(fw: NeutralFirewall): string {
-    const notes = [...(fw.unreadable.length === 0 ? [] : [`unreadable sources ${fw.unreadable.map(show).join(", ")} were counted as everywhere`]), ...new Set(fw.notes ?? [])];
+/** What was counted as everywhere (or resolved) and why; reference notes only of the rules that reach the port. */
+function unreadableNote(fw: NeutralFirewall, rules: readonly PolicyRule[]): string {
+    const reaching = new Set(rules.map((r) => r.description));
+    const notes = [
+        ...(fw.unreadable.length === 0 ? [] : [`unreadable sources ${fw.unreadable.map(show).join(", ")} were counted as everywhere`]),
+        ...new Set((fw.notes ?? []).filter((n) => reaching.has(n.description)).map((n) => `${n.description}: ${n.text}`)),
+    ];
     return notes.map((n) => `; ${n}`).join("");
 }
 
@@ -147,7 +152,7 @@ export function broadSshFindings(fw: NeutralFirewall, ports: readonly number[]):
             const cov = coverage(admitted.sources);
             if (!isBroad(cov)) return [];
             return [
-                `${protocol} ${port} is reachable from ${describeCoverage(cov)}, by the union of ${rulesText(admitted.rules)}${unreadableNote(fw)}. ` +
+                `${protocol} ${port} is reachable from ${describeCoverage(cov)}, by the union of ${rulesText(admitted.rules)}${unreadableNote(fw, admitted.rules)}. ` +
                     `Admit only specific trusted addresses; if this is really intended, label or tag the firewall ${OPT_OUT_BROAD_SSH}=true (or list its URN in broad-ssh.exemptUrns)`,
             ];
         }),
@@ -164,7 +169,7 @@ export function cloudflareOnlyFindings(fw: NeutralFirewall, ports: readonly numb
             if (outside.length === 0) return [];
             const examples = outside.slice(0, 3).map((c) => c.text).join(", ") + (outside.length > 3 ? `, … (${outside.length} blocks)` : "");
             return [
-                `${protocol} ${port} admits ${describeCoverage(coverage(outside))} outside Cloudflare's ranges (${examples}), by ${rulesText(admitted.rules)}${unreadableNote(fw)}. ` +
+                `${protocol} ${port} admits ${describeCoverage(coverage(outside))} outside Cloudflare's ranges (${examples}), by ${rulesText(admitted.rules)}${unreadableNote(fw, admitted.rules)}. ` +
                     `Only Cloudflare may reach this port (udp too: a direct QUIC path); admit Cloudflare's ranges only, or label or tag the firewall ${OPT_OUT_CLOUDFLARE_ONLY}=true if the server is not behind Cloudflare`,
             ];
         }),

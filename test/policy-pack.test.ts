@@ -390,7 +390,10 @@ describe("policy pack: sources that are references (AWS prefix lists, DigitalOce
 
     test("DigitalOcean: a load balancer source is everywhere (it forwards whatever reaches it), and the message says so", () => {
         const props = { inboundRules: [{ protocol: "tcp", portRange: "22", sourceLoadBalancerUids: ["lb-1"] }, doIn("443", CF_SOURCES)], outboundRules: doEgress };
-        expect(mandatory(DO, props)).toEqual([expect.stringMatching(/^tcp 22 is reachable from all of IPv4 and all of IPv6, by the union of inboundRules\[0\] \(tcp 22\); load balancer\(s\) "lb-1" were counted as everywhere/)]);
+        expect(mandatory(DO, props)).toEqual([expect.stringMatching(/^tcp 22 is reachable from all of IPv4 and all of IPv6, by the union of inboundRules\[0\] \(tcp 22\); inboundRules\[0\]: load balancer\(s\) "lb-1" were counted as everywhere/)]);
+        // The note goes with the rules that reach the port, not with every finding of the firewall.
+        const elsewhere = { inboundRules: [{ protocol: "tcp", portRange: "80", sourceLoadBalancerUids: ["lb-1"] }, doIn("22", ["0.0.0.0/0"])], outboundRules: doEgress };
+        expect(mandatory(DO, elsewhere)).toEqual([expect.not.stringContaining("load balancer")]);
         const on443 = { inboundRules: [{ protocol: "tcp", portRange: "443", sourceLoadBalancerUids: ["lb-1"], sourceAddresses: CF_SOURCES }], outboundRules: doEgress };
         expect(mandatory(DO, on443)).toEqual([expect.stringMatching(/^tcp 443 admits all of IPv4 and all of IPv6 outside Cloudflare's ranges.*load balancer\(s\) "lb-1" were counted as everywhere/)]);
     });
