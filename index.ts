@@ -8,7 +8,7 @@
 // this program never reads or logs them.
 import * as pulumi from "@pulumi/pulumi";
 import {
-    admittedSet,
+    checkDeployment,
     checkFirewallsPerServer,
     checkLockout,
     checkOriginPullRotation,
@@ -25,10 +25,10 @@ import {
     HetznerOriginFirewall,
     hostFirewallCloudInit,
     HostFirewallOverSsh,
+    hostDeliveryResourceName,
     parseStackConfig,
     projectConfigValues,
     renderNftables,
-    validatePolicy,
 } from "./components";
 
 /** This machine's public addresses (IPv4 and IPv6 where it has them), or why none could be learned. */
@@ -73,18 +73,11 @@ export = async () => {
     ]);
     const firewalls = Object.keys(config.firewalls).map((name, i) => [name, resolved[i].args, resolved[i].names] as const);
 
-    // Names are judged once resolved (a name that resolves to something broad is
-    // broad), and no firewall may lock the deployer out of SSH.
-    const policies = new Map<string, ReturnType<typeof validatePolicy>>();
-    for (const [name, fw] of firewalls) {
-        let policy;
-        try {
-            policy = validatePolicy(fw);
-            policies.set(name, policy);
-        } catch (e) {
-            throw new Error(`firewalls.${name}.${(e as Error).message} (after resolving DNS names)`);
-        }
-        const verdict = checkLockout(name, admittedSet(policy, ranges), deployer.addresses, guard, "problem" in deployer ? deployer.problem : undefined);
+    // The gate: every check on the real answer and the resolved names, across all
+    // firewalls, before the first resource. Then no firewall may lock the deployer out.
+    const checked = checkDeployment(Object.fromEntries(firewalls.map(([name, fw]) => [name, fw])), ranges);
+    for (const [name] of firewalls) {
+        const verdict = checkLockout(name, checked.get(name)!.admitted, deployer.addresses, guard, "problem" in deployer ? deployer.problem : undefined);
         if (verdict.level === "error") throw new LockoutError(verdict.message);
         if (verdict.level === "warn" || verdict.level === "unchecked") pulumi.log.warn(verdict.message);
     }
@@ -95,7 +88,7 @@ export = async () => {
         const edge = fw.edge ? new CloudflareOriginEdge(`${name}-edge`, fw.edge) : undefined;
         // The same policy as a host firewall: always an output (and cloud-init user
         // data for new servers); delivered over SSH where the stack asks for it.
-        const hostRuleset = renderNftables(policies.get(name)!, ranges, fw.hostFirewall);
+        const hostRuleset = renderNftables(checked.get(name)!.policy, ranges, fw.hostFirewall);
         const ssh = fw.hostFirewall?.overSsh;
         if (ssh && process.env.CI && ssh.deliverInCi !== true) {
             pulumi.log.warn(
@@ -104,7 +97,7 @@ export = async () => {
             );
         } else if (ssh) {
             for (const host of ssh.hosts) {
-                new HostFirewallOverSsh(`${name}-host-${host}`, {
+                new HostFirewallOverSsh(hostDeliveryResourceName(name, host), {
                     ruleset: hostRuleset,
                     connection: {
                         host,

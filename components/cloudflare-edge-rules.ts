@@ -245,6 +245,32 @@ export function checkOneEdgePerZone(edges: readonly EdgeZoneClaim[]): void {
     }
 }
 
+/** A child resource an edge will register whose name depends on its arguments. */
+export interface EdgeChildName {
+    /** The provider resource type token. */
+    type: string;
+    name: string;
+    /** The argument it comes from, for messages (e.g. "records.www.example.com.ipv4"). */
+    what: string;
+}
+
+/**
+ * The names of an edge's records and blocks (the children named after its
+ * arguments), with the same naming functions the component uses, so a program
+ * can check names across all its edges before registering anything.
+ */
+export function edgeChildNames(component: string, args: Pick<CloudflareOriginEdgeArgs, "records" | "blockedSources">): EdgeChildName[] {
+    const out: EdgeChildName[] = [];
+    for (const [host, rec] of Object.entries(args.records ?? {})) {
+        if (rec?.ipv4 !== undefined) out.push({ type: "cloudflare:index/dnsRecord:DnsRecord", name: recordResourceName(component, host, "A"), what: `records.${host}.ipv4` });
+        if (rec?.ipv6 !== undefined) out.push({ type: "cloudflare:index/dnsRecord:DnsRecord", name: recordResourceName(component, host, "AAAA"), what: `records.${host}.ipv6` });
+    }
+    for (const b of validateBlockedSources(args.blockedSources)) {
+        out.push({ type: "cloudflare:index/accessRule:AccessRule", name: blockResourceName(component, b.canonical), what: `blockedSources ${b.canonical}` });
+    }
+    return out;
+}
+
 /** Validates the edge arguments (everything that can be checked before deployment). */
 export function validateEdge(args: CloudflareOriginEdgeArgs, component = "edge"): AccessRuleTarget[] {
     if (args.zoneId === undefined || args.zoneId === "") throw new PolicyError(`zoneId: missing; give the Cloudflare zone id (dashboard > Overview > API)`);

@@ -135,11 +135,27 @@ function distinctRules(rules: PolicyRule[]): PolicyRule[] {
     });
 }
 
-/** Translates neutral inbound and outbound rules to DigitalOcean rules, splitting at 1000 addresses and enforcing 50 rules. */
-export function toDigitalOceanRules(inbound: PolicyRule[], outbound: PolicyRule[]): { inboundRules: DigitalOceanInboundRule[]; outboundRules: DigitalOceanOutboundRule[] } {
-    const inSplit = distinctRules(splitRules(inbound, DO_MAX_ADDRESSES_PER_RULE));
-    const outSplit = distinctRules(splitRules(outbound, DO_MAX_ADDRESSES_PER_RULE));
+/**
+ * DigitalOcean's limits on one firewall's rules, pure: address lists longer than
+ * 1000 are split, identical rules dropped, then at most 50 inbound plus outbound
+ * rules. Run by the program's gate before anything is registered and by the
+ * component; returns the split rules, or throws naming the limit and the count.
+ */
+export function checkDigitalOceanLimits(inbound: readonly PolicyRule[], outbound: readonly PolicyRule[]): { inbound: PolicyRule[]; outbound: PolicyRule[] } {
+    const inSplit = distinctRules(splitRules([...inbound], DO_MAX_ADDRESSES_PER_RULE));
+    const outSplit = distinctRules(splitRules([...outbound], DO_MAX_ADDRESSES_PER_RULE));
     checkRuleCount(inSplit.length + outSplit.length, DO_MAX_RULES, "DigitalOcean", "inbound and outbound rules count together; merge extra rules or use port ranges");
+    return { inbound: inSplit, outbound: outSplit };
+}
+
+/** The child resource name of a tag registered before the firewall. */
+export function digitalOceanTagResourceName(component: string, tag: string): string {
+    return `${component}-tag-${tag}`;
+}
+
+/** Translates neutral inbound and outbound rules to DigitalOcean rules within DigitalOcean's limits (`checkDigitalOceanLimits`). */
+export function toDigitalOceanRules(inbound: PolicyRule[], outbound: PolicyRule[]): { inboundRules: DigitalOceanInboundRule[]; outboundRules: DigitalOceanOutboundRule[] } {
+    const { inbound: inSplit, outbound: outSplit } = checkDigitalOceanLimits(inbound, outbound);
     const port = (r: PolicyRule) => (r.port === undefined ? {} : { portRange: r.port });
     // The provider keeps rules as a set (firewalls.go, schema.TypeSet): two identical rules
     // would collapse there and diff forever. Rule order diffs (#52) are still an open issue;

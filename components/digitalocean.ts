@@ -7,7 +7,7 @@
 import * as digitalocean from "@pulumi/digitalocean";
 import * as pulumi from "@pulumi/pulumi";
 import { onResource, OriginFirewallComponent, resolvePolicy } from "./origin";
-import { DigitalOceanOriginFirewallArgs, toDigitalOceanRules, validateDigitalOceanPlacement, validateEgress } from "./digitalocean-rules";
+import { checkDigitalOceanLimits, digitalOceanTagResourceName, DigitalOceanOriginFirewallArgs, toDigitalOceanRules, validateDigitalOceanPlacement, validateEgress } from "./digitalocean-rules";
 import { COMPONENT_TYPES, withPreviousType } from "./tokens";
 
 export * from "./digitalocean-rules";
@@ -33,11 +33,13 @@ export class DigitalOceanOriginFirewall extends OriginFirewallComponent<digitalo
             pulumi.log.warn(`firewall ${firewallName} is attached to no Droplet, so it protects nothing; give tags (or dropletIds)`, this);
         }
         const resolved = resolvePolicy(args, this);
+        // Plain ranges: DigitalOcean's limits are known now, before the tags and the firewall are registered.
+        if (resolved.plainRules) onResource(this, () => checkDigitalOceanLimits(resolved.plainRules!, egress));
         const rules = resolved.rules.apply((inbound) => onResource(this, () => toDigitalOceanRules(inbound, egress)));
         // The firewall may reference only existing tags: register them first (idempotent at
         // DigitalOcean), and never delete them with the firewall (other resources may use them).
         for (const tag of args.createTags === false ? [] : (tags ?? [])) {
-            this.tags[tag] = new digitalocean.Tag(`${name}-tag-${tag}`, { name: tag }, { parent: this, retainOnDelete: true });
+            this.tags[tag] = new digitalocean.Tag(digitalOceanTagResourceName(name, tag), { name: tag }, { parent: this, retainOnDelete: true });
         }
         const firewall = new digitalocean.Firewall(
             name,

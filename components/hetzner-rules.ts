@@ -63,15 +63,25 @@ export interface HetznerRule {
     description: string;
 }
 
-/** Translates neutral rules to Hetzner rules, splitting at 100 sources and enforcing 50 rules. */
-export function toHetznerRules(rules: PolicyRule[]): HetznerRule[] {
-    const split = splitRules(rules, HETZNER_MAX_SOURCES_PER_RULE);
+/**
+ * Hetzner's limits on one firewall's rules, pure: source lists longer than 100
+ * are split into parts, then at most 50 rules and 500 effective rules. Run by the
+ * program's gate before anything is registered and by the component; returns the
+ * split rules, or throws naming the limit and the count.
+ */
+export function checkHetznerLimits(rules: readonly PolicyRule[]): PolicyRule[] {
+    const split = splitRules([...rules], HETZNER_MAX_SOURCES_PER_RULE);
     checkRuleCount(split.length, HETZNER_MAX_RULES, "Hetzner", "merge extra rules, use port ranges, or list fewer trusted sources");
     const effective = split.reduce((n, r) => n + r.sources.length, 0);
     if (effective > HETZNER_MAX_EFFECTIVE_RULES) {
         throw new PolicyError(`Hetzner: this policy renders ${effective} effective rules (one per rule and address), more than the ${HETZNER_MAX_EFFECTIVE_RULES} a Hetzner firewall allows; list fewer addresses, or merge them into broader blocks`);
     }
-    return split.map((r) => ({
+    return split;
+}
+
+/** Translates neutral rules to Hetzner rules within Hetzner's limits (`checkHetznerLimits`). */
+export function toHetznerRules(rules: PolicyRule[]): HetznerRule[] {
+    return checkHetznerLimits(rules).map((r) => ({
         direction: "in",
         protocol: r.protocol,
         ...(r.port === undefined ? {} : { port: r.port }),

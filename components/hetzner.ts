@@ -7,7 +7,7 @@
 import * as hcloud from "@pulumi/hcloud";
 import * as pulumi from "@pulumi/pulumi";
 import { onResource, OriginFirewallComponent, resolvePolicy } from "./origin";
-import { HetznerOriginFirewallArgs, hetznerPhysicalName, toHetznerApplyTos, toHetznerRules, validateHetznerNaming } from "./hetzner-rules";
+import { checkHetznerLimits, HetznerOriginFirewallArgs, hetznerPhysicalName, toHetznerApplyTos, toHetznerRules, validateHetznerNaming } from "./hetzner-rules";
 import { COMPONENT_TYPES, withPreviousType } from "./tokens";
 
 export * from "./hetzner-rules";
@@ -28,6 +28,8 @@ export class HetznerOriginFirewall extends OriginFirewallComponent<hcloud.Firewa
             pulumi.log.warn(`firewall ${firewallName} is attached to no server, so it protects nothing; give applyTo.labelSelectors (or serverIds)`, this);
         }
         const resolved = resolvePolicy(args, this);
+        // Plain ranges: Hetzner's limits are known now, before the firewall is registered.
+        if (resolved.plainRules) onResource(this, () => checkHetznerLimits(resolved.plainRules!));
         const rules = resolved.rules.apply((r) => onResource(this, () => toHetznerRules(r)));
         const physicalName = pulumi.output(applyTos).apply((a) => hetznerPhysicalName(firewallName, args.labels, a));
         // A name or label update wipes the rules at Hetzner (terraform-provider-hcloud

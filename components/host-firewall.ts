@@ -145,6 +145,11 @@ export function remoteApplyCommand(rollbackSeconds: number, stateDir = HOST_STAT
     ].join("\n");
 }
 
+/** The resource name of the delivery of a firewall's host ruleset to one host (the program's naming). */
+export function hostDeliveryResourceName(firewall: string, host: string): string {
+    return `${firewall}-host-${host}`;
+}
+
 /** The shell command that confirms, run over a second, new SSH connection. */
 export function remoteConfirmCommand(stateDir = HOST_STATE_DIR): string {
     return `COF_STATE_DIR=${stateDir} sh ${stateDir}/cof-host.sh confirm`;

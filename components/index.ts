@@ -8,3 +8,4 @@ export * from "./digitalocean";
 export * from "./config";
 export * from "./cloudflare-edge";
 export * from "./host-ssh";
+export * from "./gate";

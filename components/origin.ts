@@ -15,6 +15,11 @@ export interface ResolvedPolicy {
     cloudflareRanges: pulumi.Output<CloudflareRanges>;
     /** Neutral inbound rules; rejects (and so blocks the firewall) if the ranges are rejected. */
     rules: pulumi.Output<PolicyRule[]>;
+    /**
+     * The same rules, known now when the ranges were handed in as plain data: the
+     * provider's limits are then checked before any child is registered.
+     */
+    plainRules?: PolicyRule[];
 }
 
 /** Runs `check`, turning any error into a `pulumi.ResourceError` on `parent`. */
@@ -38,11 +43,14 @@ export function resolvePolicy(args: OriginPolicyArgs, parent: pulumi.Resource): 
     for (const warning of policy.warnings) pulumi.log.warn(warning, parent);
     const handedIn = args.cloudflare?.ranges;
     let source: pulumi.Input<CloudflareRanges | CloudflareAnswer>;
+    let plainRules: PolicyRule[] | undefined;
     if (handedIn !== undefined && isPlain(handedIn)) {
         // Ranges handed in as plain data are checked now, so a bad entry is an error
         // of this component in our words (cloudflare.ranges.ipv4[15]), before anything
         // is registered.
-        source = onResource(parent, () => validateHandedInRanges(handedIn as CloudflareRanges | CloudflareAnswer));
+        const validated = onResource(parent, () => validateHandedInRanges(handedIn as CloudflareRanges | CloudflareAnswer));
+        source = validated;
+        plainRules = renderPolicy(policy, validated);
     } else if (handedIn === undefined || !pulumi.Output.isInstance(handedIn)) {
         // A failed fetch becomes one error of this component, in our words.
         source = Promise.resolve(handedIn ?? fetchCloudflareRanges()).catch((e: Error) => {
@@ -53,7 +61,7 @@ export function resolvePolicy(args: OriginPolicyArgs, parent: pulumi.Resource): 
     }
     const cloudflareRanges = pulumi.output(source).apply((r) => onResource(parent, () => validateHandedInRanges(r as CloudflareRanges | CloudflareAnswer)));
     const rules = cloudflareRanges.apply((r) => renderPolicy(policy, r));
-    return { policy, cloudflareRanges, rules };
+    return { policy, cloudflareRanges, rules, ...(plainRules ? { plainRules } : {}) };
 }
 
 /**

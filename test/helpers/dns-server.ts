@@ -23,6 +23,7 @@ export async function startDns(zone: Record<string, Answer> = {}): Promise<TestD
     const timers = new Set<NodeJS.Timeout>();
     const server = (dns2 as any).createServer({
         udp: true,
+        tcp: true, // answers too big for UDP (truncated) are asked again over TCP, on the same port
         handle: (request: any, send: (r: any) => void) => {
             const response = Packet.createResponseFromRequest(request);
             const [q] = request.questions;
@@ -47,8 +48,12 @@ export async function startDns(zone: Record<string, Answer> = {}): Promise<TestD
             send(response);
         },
     });
-    await server.listen({ udp: { port: 0, address: "127.0.0.1", type: "udp4" } });
-    const port = server.addresses().udp.port;
+    // UDP on a free port, then TCP on the same port.
+    const { udp, tcp } = server.servers;
+    await new Promise<void>((resolve, reject) => (udp.once("listening", resolve), udp.once("error", reject), udp.listen(0, "127.0.0.1")));
+    const port: number = udp.address().port;
+    await new Promise<void>((resolve, reject) => (tcp.once("listening", resolve), tcp.once("error", reject), tcp.listen(port, "127.0.0.1")));
+    await server.listening;
     return {
         server: `127.0.0.1:${port}`,
         zone: entries,

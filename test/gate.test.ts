@@ -1,0 +1,193 @@
+// Issue 18: one gate before the first resource. The pure check over a whole
+// program, and the real program (index.ts) under the mock engine: a valid but
+// over-limit Cloudflare answer, an over-limit DNS name, duplicate delivery hosts or
+// colliding edge names register nothing at all, not even the other firewalls.
+import { execFile } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { promisify } from "util";
+import { checkDeployment, CloudflareRanges, FirewallConfig, HetznerOriginFirewall, parseStackConfig, validateHandedInRanges } from "../components";
+import { installMocks } from "../scripts/mock-runtime";
+import { startDns, TestDns } from "./helpers/dns-server";
+import { SAMPLE_RANGES } from "./helpers/fixtures";
+import { answerWith, startServer, TestServer } from "./helpers/server";
+
+const resources = installMocks();
+const ROOT = path.join(__dirname, "..");
+
+// A valid answer, just bigger than today's: 150 IPv4 /24s and 150 IPv6 /48s.
+const BIG = {
+    ipv4_cidrs: Array.from({ length: 150 }, (_, i) => `104.${16 + Math.floor(i / 100)}.${i % 100}.0/24`),
+    ipv6_cidrs: Array.from({ length: 150 }, (_, i) => `2606:4700:${i.toString(16)}::/48`),
+};
+const BIG_RANGES: CloudflareRanges = validateHandedInRanges({ ipv4: BIG.ipv4_cidrs, ipv6: BIG.ipv6_cidrs });
+const ZONE = "0123456789abcdef0123456789abcdef";
+
+/** A firewall that is fine on its own: an edge, SSH delivery to one host. */
+const good = {
+    provider: "hetzner",
+    ssh: { sources: ["203.0.113.10"] },
+    applyTo: { labelSelectors: ["role=web"] },
+    edge: { zoneId: ZONE, records: { "www.example.com": { ipv4: "203.0.113.20" } }, blockedSources: ["198.51.100.0/24"] },
+    hostFirewall: { overSsh: { hosts: ["203.0.113.30"] } },
+};
+const api = { provider: "hetzner", ssh: { sources: ["203.0.113.10"] }, applyTo: { labelSelectors: ["role=api"] }, cloudflare: { ports: [443, 8443] } };
+const configOf = (firewalls: Record<string, unknown>) => parseStackConfig({ firewalls }).firewalls as Record<string, FirewallConfig>;
+
+describe("checkDeployment (pure)", () => {
+    test("a good program passes and gives each firewall its policy and admitted set", () => {
+        const checked = checkDeployment(configOf({ web: good, api }), SAMPLE_RANGES);
+        expect([...checked.keys()]).toEqual(["web", "api"]);
+        expect(checked.get("api")!.admitted.entries.filter((e) => e.protocol === "tcp").map((e) => e.ports)).toEqual([[22, 22], [443, 443], [8443, 8443]]);
+    });
+
+    test.each<[string, Record<string, unknown>, CloudflareRanges, string]>([
+        [
+            "an over-limit but valid answer (150 /24s and 150 /48s on two ports): Hetzner's 500 effective rules",
+            { web: good, api },
+            BIG_RANGES,
+            "firewalls.api: Hetzner: this policy renders 601 effective rules (one per rule and address), more than the 500 a Hetzner firewall allows",
+        ],
+        [
+            "the same on DigitalOcean fits (1000 addresses per rule, no effective limit)",
+            { web: good, api: { provider: "digitalocean", ssh: api.ssh, cloudflare: api.cloudflare, tags: ["api"] } },
+            BIG_RANGES,
+            "",
+        ],
+        [
+            "DigitalOcean: 50 rules, inbound and outbound together",
+            {
+                api: {
+                    provider: "digitalocean",
+                    ssh: { sources: ["203.0.113.10"] },
+                    tags: ["api"],
+                    rules: Array.from({ length: 47 }, (_, i) => ({ description: `r${i}`, port: 9000 + i, sources: ["203.0.113.10"] })),
+                },
+            },
+            SAMPLE_RANGES,
+            "firewalls.api: DigitalOcean: this policy renders 52 rules, more than the 50 a DigitalOcean firewall allows",
+        ],
+        [
+            "the same delivery host in two firewalls",
+            { web: good, api: { ...api, hostFirewall: { overSsh: { hosts: ["203.0.113.30"] } } } },
+            SAMPLE_RANGES,
+            "firewalls.api.hostFirewall.overSsh.hosts[0]: 203.0.113.30 already receives the host ruleset of firewalls.web.hostFirewall.overSsh.hosts[0]",
+        ],
+        [
+            "the same delivery host twice in one firewall, spelt differently",
+            { web: { ...good, hostFirewall: { overSsh: { hosts: ["2001:db8::30", "2001:DB8:0::30"] } } } },
+            SAMPLE_RANGES,
+            "firewalls.web.hostFirewall.overSsh.hosts[1]: 2001:DB8:0::30 already receives the host ruleset of firewalls.web.hostFirewall.overSsh.hosts[0]",
+        ],
+        [
+            "edge record names that collide across two firewalls",
+            {
+                a: { provider: "hetzner", ssh: good.ssh, edge: { zoneId: ZONE, records: { "x-edge-foo.com": { ipv4: "203.0.113.20" } } } },
+                "a-edge-x": { ...api, edge: { zoneId: "fedcba9876543210fedcba9876543210", records: { "foo.com": { ipv4: "203.0.113.21" } } } },
+            },
+            SAMPLE_RANGES,
+            'firewalls.a-edge-x.edge.records.foo.com.ipv4 and firewalls.a.edge.records.x-edge-foo.com.ipv4 would both register a cloudflare:index/dnsRecord:DnsRecord named "a-edge-x-edge-foo.com-a"',
+        ],
+    ])("%s", (_name, firewalls, ranges, message) => {
+        const config = configOf(firewalls);
+        if (message === "") expect(() => checkDeployment(config, ranges)).not.toThrow();
+        else expect(() => checkDeployment(config, ranges)).toThrow(message);
+    });
+
+    test("exposure judged on the union of what the names resolved to: split /9s on 8443", () => {
+        const config = configOf({ api: { ...api, rules: [{ description: "a", port: 8443, sources: ["a.example.net"] }, { description: "b", port: "8000-9000", sources: ["b.example.net"] }] } });
+        // As resolvePolicyNames hands them over: each name replaced by its addresses.
+        config.api.rules![0].sources = ["17.0.0.0/9"];
+        config.api.rules![1].sources = ["17.128.0.0/9"];
+        expect(() => checkDeployment(config, SAMPLE_RANGES)).toThrow(
+            "firewalls.api.rules[0].sources + rules[1].sources: together, rules[0] (\"a\", tcp 8443) with 8388608 IPv4 addresses (a /9 worth, 0.2% of IPv4) and rules[1] (\"b\", tcp 8000-9000) with 8388608 IPv4 addresses (a /9 worth, 0.2% of IPv4) would admit 16777216 IPv4 addresses (a /8 worth, 0.39% of IPv4) to port 8443",
+        );
+    });
+
+    test("two edges on one zone", () => {
+        // parseStackConfig refuses it already; the gate holds it too, for programs that build the map themselves.
+        const firewalls = { a: configOf({ a: good }).a, b: { ...configOf({ b: api }).b, edge: { zoneId: ZONE } } } as Record<string, FirewallConfig>;
+        expect(() => checkDeployment(firewalls, SAMPLE_RANGES)).toThrow(`firewalls.b.edge.zoneId: zone ${ZONE} already has an edge (firewalls.a.edge)`);
+    });
+});
+
+test("a component with plain ranges checks the provider's limits before registering its firewall", () => {
+    const before = resources.length;
+    expect(() => new HetznerOriginFirewall("big", { ssh: { sources: ["203.0.113.10"] }, cloudflare: { ports: [443, 8443], ranges: BIG_RANGES } })).toThrow(
+        "Hetzner: this policy renders 601 effective rules",
+    );
+    expect(resources.slice(before).map((r) => r.type)).not.toContain("hcloud:index/firewall:Firewall");
+});
+
+// ---------------------------------------------------------------- the program
+let servers: (TestServer | TestDns)[] = [];
+afterEach(async () => {
+    await Promise.all(servers.map((s) => s.close()));
+    servers = [];
+});
+
+async function runProgram(config: object, answer: unknown) {
+    const cf = await startServer({ json: answer });
+    servers.push(cf);
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "cof-gate-")), "config.json");
+    fs.writeFileSync(file, JSON.stringify(config));
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== "CI"));
+    return promisify(execFile)(process.execPath, ["-r", "ts-node/register/transpile-only", "test/fixtures/run-program.ts", file, cf.url], { cwd: ROOT, env }).then(
+        (r) => ({ code: 0, report: JSON.parse(r.stdout) }),
+        (e) => ({ code: e.code as number, report: JSON.parse(e.stdout) }),
+    );
+}
+
+describe("the program registers nothing when the gate refuses", () => {
+    test("control: the good firewall alone registers its firewall, edge and SSH delivery", async () => {
+        const r = await runProgram({ firewalls: { web: good } }, answerWith(BIG));
+        expect(r.code).toBe(0);
+        expect(r.report.types).toEqual(
+            expect.arrayContaining(["hcloud:index/firewall:Firewall", "cloudflare:index/dnsRecord:DnsRecord", "cloudflare:index/accessRule:AccessRule", "command:remote:Command"]),
+        );
+    }, 60_000);
+
+    test.each<[string, () => Promise<{ config: object; answer: unknown }>, string]>([
+        [
+            "a valid answer over Hetzner's limit (150 /24s and 150 /48s, ports 443 and 8443)",
+            async () => ({ config: { firewalls: { web: good, api } }, answer: answerWith(BIG) }),
+            "firewalls.api: Hetzner: this policy renders 601 effective rules (one per rule and address), more than the 500 a Hetzner firewall allows",
+        ],
+        [
+            "a DNS name that resolves to 250 addresses, used for SSH and a dashboard",
+            async () => {
+                const dns = await startDns({ "office.example.net": { a: Array.from({ length: 250 }, (_, i) => `45.0.${i}.1`) } });
+                servers.push(dns);
+                const office = { ...api, ssh: { sources: ["office.example.net"] }, rules: [{ description: "dashboard", port: 9000, sources: ["office.example.net"] }] };
+                return { config: { firewalls: { web: good, office }, dnsServers: [dns.server] }, answer: answerWith({}) };
+            },
+            "firewalls.office: Hetzner: this policy renders 544 effective rules",
+        ],
+        [
+            "duplicate delivery hosts",
+            async () => ({ config: { firewalls: { web: good, api: { ...api, hostFirewall: { overSsh: { hosts: ["203.0.113.30"] } } } } }, answer: answerWith({}) }),
+            "firewalls.api.hostFirewall.overSsh.hosts[0]: 203.0.113.30 already receives the host ruleset of firewalls.web",
+        ],
+        [
+            "colliding edge record names",
+            async () => ({
+                config: {
+                    firewalls: {
+                        a: { ...good, edge: { zoneId: ZONE, records: { "x-edge-foo.com": { ipv4: "203.0.113.20" } } } },
+                        "a-edge-x": { ...api, edge: { zoneId: "fedcba9876543210fedcba9876543210", records: { "foo.com": { ipv4: "203.0.113.21" } } } },
+                    },
+                },
+                answer: answerWith({}),
+            }),
+            'would both register a cloudflare:index/dnsRecord:DnsRecord named "a-edge-x-edge-foo.com-a"',
+        ],
+    ])("%s", async (_name, setup, message) => {
+        const { config, answer } = await setup();
+        const r = await runProgram(config, answer);
+        expect(r.code).toBe(1);
+        expect(r.report.error).toContain(message);
+        // Only the stack itself, which the engine always has: no firewall, record, zone setting, certificate or command.
+        expect(r.report.types).toEqual(["pulumi:pulumi:Stack"]);
+    }, 60_000);
+});
