@@ -22,6 +22,7 @@ import {
     lockoutGuardMode,
     originPullGenerations,
     resolvePolicyNames,
+    summarizeAdmitted,
     HetznerOriginFirewall,
     hostFirewallCloudInit,
     HostFirewallOverSsh,
@@ -121,6 +122,8 @@ export = async () => {
                 hostRuleset,
                 hostCloudInit: hostFirewallCloudInit(hostRuleset),
                 resolvedNames: Object.fromEntries(names.map((n) => [n.name, n.addresses])),
+                // What each (protocol, port) admits, all rules together: the object every check read.
+                admitted: summarizeAdmitted(checked.get(name)!.admitted),
             },
         ] as const;
     });

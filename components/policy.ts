@@ -431,6 +431,30 @@ export function admittingContributions(set: Pick<AdmittedSet, "entries">, protoc
     return e ? e.contributions.filter((c) => c.sources.some((s) => cidrContains(s, address))) : [];
 }
 
+/** One entry of the admitted set in plain data, for outputs and the plan. */
+export interface AdmittedSummary {
+    protocol: Protocol;
+    /** "443", "8000-8100"; "-" for icmp. */
+    ports: string;
+    /** The rules that reach it, in words. */
+    from: string[];
+    /** What it admits, all rules together: merged, canonical, sorted. */
+    sources: string[];
+    /** The same in numbers, e.g. "1 IPv4 address (a /32 worth, <0.01% of IPv4)". */
+    amount: string;
+}
+
+/** The admitted set as plain data: one line per (protocol, port interval). */
+export function summarizeAdmitted(set: Pick<AdmittedSet, "entries">): AdmittedSummary[] {
+    return set.entries.map((e) => ({
+        protocol: e.protocol,
+        ports: e.ports ? formatPorts(e.ports) : "-",
+        from: e.contributions.map((c) => ruleInWords(c.rule)),
+        sources: e.sources.map((c) => c.text),
+        amount: describeCoverage(coverage(e.sources)),
+    }));
+}
+
 /** "443", "8000-8100". */
 export function formatPorts(ports: readonly [number, number]): string {
     return ports[0] === ports[1] ? String(ports[0]) : `${ports[0]}-${ports[1]}`;

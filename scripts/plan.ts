@@ -16,7 +16,7 @@ import * as http from "http";
 import { AddressInfo } from "net";
 import * as path from "path";
 import { MockRunError, RegisteredResource, runUnderMocks } from "./mock-runtime";
-import { CloudflareRanges, escapeText, LockoutError, parseStackConfig } from "../components";
+import { AdmittedSummary, CloudflareRanges, escapeText, LockoutError, parseStackConfig } from "../components";
 import { EXIT, inert, parseCli, runCli, UsageError } from "./cli";
 import { loadRanges, userPath } from "./ranges";
 import { loadStackConfig, projectConfigOf, ROOT } from "./stack-config";
@@ -162,8 +162,13 @@ async function main(): Promise<number> {
     try {
         // eslint-disable-next-line @typescript-eslint/no-require-imports -- the program is loaded under the mocks, as Pulumi loads it
         const run = await runUnderMocks(() => require(path.join(__dirname, "..", "index")), loaded);
-        const outputs = run.outputs.firewalls as Record<string, { cloudflareEtag: string; resolvedNames: Record<string, string[]> }>;
-        const firewalls = plannedFirewalls(run.resources).map((f) => ({ ...f, cloudflareEtag: outputs[f.key]?.cloudflareEtag ?? "", resolvedNames: outputs[f.key]?.resolvedNames ?? {} }));
+        const outputs = run.outputs.firewalls as Record<string, { cloudflareEtag: string; resolvedNames: Record<string, string[]>; admitted: AdmittedSummary[] }>;
+        const firewalls = plannedFirewalls(run.resources).map((f) => ({
+            ...f,
+            cloudflareEtag: outputs[f.key]?.cloudflareEtag ?? "",
+            resolvedNames: outputs[f.key]?.resolvedNames ?? {},
+            admitted: outputs[f.key]?.admitted ?? [],
+        }));
         const edge = plannedEdge(run.resources);
         const host = plannedHostDelivery(run.resources);
         const lockoutGuard = deployer ? `checked: ${deployer} may reach SSH` : "not checked (give --deployer-address <your public address> to check; pulumi up checks this machine's address)";
@@ -177,7 +182,11 @@ async function main(): Promise<number> {
                 console.log(inert`  attached to: ${f.attachment.length ? f.attachment.join(", ") : "nothing yet (attach servers before it protects anything)"}`);
                 console.log(inert`  Cloudflare etag: ${f.cloudflareEtag || "(none)"}`);
                 for (const [name, addresses] of Object.entries(f.resolvedNames)) console.log(inert`  source name ${name} -> ${addresses.join(", ")}`);
-                console.log(table(f.rules) + "\n");
+                console.log(table(f.rules));
+                // The admitted set the program's checks read: per port, every rule together.
+                console.log("  admitted, all rules together:");
+                for (const a of f.admitted) console.log(inert`    ${a.protocol} ${a.ports}: ${a.amount}, from ${a.from.join(" + ")}`);
+                console.log("");
             }
             if (edge.length > 0) console.log(`Cloudflare edge\n${edge.map((l) => inert`  ${l}`).join("\n")}\n`);
             if (host.length > 0) console.log(`Host firewall\n${host.map((l) => inert`  ${l}`).join("\n")}\n`);

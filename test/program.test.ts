@@ -26,11 +26,16 @@ async function plan(...args: string[]): Promise<{ code: number; stdout: string; 
 const WORLD = ["0.0.0.0/0", "::/0"];
 const cfRule = (port: string, description: string) => ({ direction: "in", protocol: "tcp", port, sources: CF_SOURCES, description });
 const ETAG = "38f79d050aa027e3be3865e495dcc9bc";
+// The admitted set per (protocol, port), as the program outputs it and the plan prints it (issue 18).
+const CF_AMOUNT = "1524736 IPv4 addresses (a /12 worth, 0.04% of IPv4) and an IPv6 /29 worth (<0.01% of IPv6)";
+const cfAdmitted = (port: string) => ({ protocol: "tcp", ports: port, from: [`Cloudflare's ranges (tcp ${port})`], sources: CF_SOURCES, amount: CF_AMOUNT });
+const TRUSTED_AMOUNT = "1 IPv4 address (a /32 worth, <0.01% of IPv4) and an IPv6 /128 worth (<0.01% of IPv6)";
 
 const expected: Record<string, unknown[]> = {
     "hetzner-web": [
         {
             key: "web", provider: "hetzner", name: "web-b1c26021", attachment: ["label selector role=web"], cloudflareEtag: ETAG, resolvedNames: {},
+            admitted: [cfAdmitted("443"), { protocol: "tcp", ports: "2222", from: ["SSH (tcp 2222)"], sources: WORLD, amount: "all of IPv4 and all of IPv6" }],
             rules: [
                 { direction: "in", protocol: "tcp", port: "2222", sources: WORLD, description: "SSH (2222) from trusted sources" },
                 cfRule("443", "HTTPS (443) from Cloudflare only"),
@@ -40,6 +45,11 @@ const expected: Record<string, unknown[]> = {
     "hetzner-dashboard": [
         {
             key: "dashboard", provider: "hetzner", name: "dashboard-18592de2", attachment: ["label selector app=dashboard"], cloudflareEtag: ETAG, resolvedNames: {},
+            admitted: [
+                { protocol: "tcp", ports: "22", from: ["SSH (tcp 22)"], sources: ["203.0.113.10/32", "2001:db8::10/128"], amount: TRUSTED_AMOUNT },
+                cfAdmitted("443"),
+                { protocol: "tcp", ports: "9000", from: ['rules[0] ("Trading dashboard from trusted addresses", tcp 9000)'], sources: ["203.0.113.10/32", "2001:db8::10/128"], amount: TRUSTED_AMOUNT },
+            ],
             rules: [
                 { direction: "in", protocol: "tcp", port: "22", sources: ["203.0.113.10/32", "2001:db8::10/128"], description: "SSH (22) from trusted sources" },
                 cfRule("443", "HTTPS (443) from Cloudflare only"),
@@ -50,6 +60,7 @@ const expected: Record<string, unknown[]> = {
     "digitalocean-api": [
         {
             key: "api", provider: "digitalocean", name: "api", attachment: ["tag api"], cloudflareEtag: ETAG, resolvedNames: {},
+            admitted: [{ protocol: "tcp", ports: "22", from: ["SSH (tcp 22)"], sources: ["203.0.113.8/29"], amount: "8 IPv4 addresses (a /29 worth, <0.01% of IPv4)" }, cfAdmitted("80"), cfAdmitted("443")],
             rules: [
                 { direction: "in", protocol: "tcp", port: "22", sources: ["203.0.113.8/29"] },
                 { direction: "in", protocol: "tcp", port: "80", sources: CF_SOURCES },
@@ -110,6 +121,10 @@ describe("npm run plan", () => {
             expect(lines).toContain('Firewall dashboard (hetzner, name "dashboard-18592de2")');
             expect(lines).toContain("  attached to: label selector app=dashboard");
             expect(lines).toContain(`  Cloudflare etag: ${ETAG}`);
+            // The admitted set, per port and all rules together, as the checks read it.
+            expect(lines).toContain("  admitted, all rules together:");
+            expect(lines).toContain(`    tcp 9000: ${TRUSTED_AMOUNT}, from rules[0] ("Trading dashboard from trusted addresses", tcp 9000)`);
+            expect(lines).toContain(`    tcp 443: ${CF_AMOUNT}, from Cloudflare's ranges (tcp 443)`);
             expect(lines.find((l) => l.includes("9000"))?.split(/\s+/).filter(Boolean)).toEqual([
                 "in", "tcp", "9000", "203.0.113.10/32", "Trading", "dashboard", "from", "trusted", "addresses",
             ]);
