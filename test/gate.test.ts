@@ -9,6 +9,7 @@ import * as path from "path";
 import { promisify } from "util";
 import { checkDeployment, CloudflareRanges, FirewallConfig, HetznerOriginFirewall, parseStackConfig, validateHandedInRanges } from "../components";
 import { installMocks } from "../scripts/mock-runtime";
+import { compiled } from "./helpers/compiled";
 import { startDns, TestDns } from "./helpers/dns-server";
 import { SAMPLE_RANGES } from "./helpers/fixtures";
 import { answerWith, startServer, TestServer } from "./helpers/server";
@@ -133,7 +134,7 @@ async function runProgram(config: object, answer: unknown) {
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "cof-gate-")), "config.json");
     fs.writeFileSync(file, JSON.stringify(config));
     const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== "CI"));
-    return promisify(execFile)(process.execPath, ["-r", "ts-node/register/transpile-only", "test/fixtures/run-program.ts", file, cf.url], { cwd: ROOT, env }).then(
+    return promisify(execFile)(process.execPath, [compiled("test/fixtures/run-program.ts"), file, cf.url], { cwd: ROOT, env }).then(
         (r) => ({ code: 0, report: JSON.parse(r.stdout) }),
         (e) => ({ code: e.code as number, report: JSON.parse(e.stdout) }),
     );
