@@ -337,6 +337,7 @@ describe("policy pack: sources read as the provider reads them (IPv4-mapped IPv6
     // written as its IPv4 block, prefix − 96. Sources:
     //   hetznercloud/terraform-provider-hcloud@v1.68.0 internal/firewall/validation.go (normalizeIP: ParseCIDR then ipnet.String(), the StateFunc and validateIPDiag of source_ips)
     //   hetznercloud/terraform-provider-hcloud@v1.68.0 internal/firewall/resource.go l.114-120, l.215-218 (source_ips StateFunc normalizeIP; toHcloudRule: net.ParseCIDR)
+    //   hetznercloud/hcloud-go@v2.47.0 hcloud/zz_schema_converter.go l.1796-1799 and hcloud/schema_gen.go l.698-700 (source_ips sent as stringFromIPNet = IPNet.String())
     //   golang/go src/net/ip.go networkNumberAndMask and IPNet.String (read at commit 661a6664; the provider builds with go 1.26.4 per its go.mod):
     //   To4() of ::ffff:a.b.c.d is a.b.c.d, and a 16-byte mask is cut to its last 4 bytes.
     test.each([
