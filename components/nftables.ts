@@ -135,6 +135,18 @@ export interface NftHostOptions {
 
 export const DEFAULT_CONTAINER_BRIDGES: readonly string[] = ["docker0", "br-*"];
 
+/**
+ * Where container networks live: private IPv4 (RFC 1918, and RFC 6598 shared space) and
+ * IPv6 unique local addresses (Docker's default pools are all in them). Traffic from a
+ * container bridge counts as the containers' only from these sources, routed back
+ * through that same bridge: a public uplink that happens to match a bridge pattern
+ * (OpenStack's br-ex) is not trusted with the internet's traffic.
+ */
+export const CONTAINER_SOURCES = { v4: ["10.0.0.0/8", "100.64.0.0/10", "172.16.0.0/12", "192.168.0.0/16"], v6: ["fc00::/7"] } as const;
+
+/** Prefixes of uplink names (eth0, ens3, enp1s0, wlan0, bond0, ppp0, ib0, vlan10, team0): never container bridges. */
+const UPLINK_PREFIXES = ["eth", "en", "wl", "ww", "bond", "team", "vlan", "ppp", "ib", "lo"];
+
 /** Checks the host options; errors name the field, the value and the fix. */
 export function validateNftHostOptions(options: NftHostOptions = {}): Required<NftHostOptions> {
     const allow = options.allowContainersToHost ?? true;
@@ -145,6 +157,16 @@ export function validateNftHostOptions(options: NftHostOptions = {}): Required<N
         // Linux interface names: at most 15 bytes, no spaces, quotes or slashes.
         if (typeof b !== "string" || !/^[A-Za-z0-9_.:-]{1,15}\*?$/.test(b)) {
             throw new PolicyError(`containerBridges[${i}]: ${JSON.stringify(b)} is not an interface name; use up to 15 letters, digits, "_.:-", optionally ending in * (e.g. "br-*")`);
+        }
+        const stem = b.replace(/\*$/, "");
+        if (b.endsWith("*") && stem.length < 3) {
+            throw new PolicyError(`containerBridges[${i}]: ${JSON.stringify(b)} is too wide a pattern: it could match the host's uplink; give at least 3 characters before the * (e.g. "br-*", "virbr*")`);
+        }
+        const uplink = UPLINK_PREFIXES.find((u) => stem.startsWith(u) || (b.endsWith("*") && u.startsWith(stem)));
+        if (uplink) {
+            throw new PolicyError(
+                `containerBridges[${i}]: ${JSON.stringify(b)} names or matches an uplink (interfaces named "${uplink}…" carry the host's own network); traffic from a container bridge is trusted like the containers, so list only the container networks' bridges (e.g. "docker0", "br-*", "podman0")`,
+            );
         }
     }
     return { allowContainersToHost: allow, containerBridges: [...new Set(bridges)].sort() };
@@ -162,6 +184,8 @@ export function validateNftHostOptions(options: NftHostOptions = {}): Required<N
 export function formatNftRuleset(model: NftRuleset, header = "cloudflare-origin-firewall", options: NftHostOptions = {}): string {
     const host = validateNftHostOptions(options);
     const bridges = `{ ${host.containerBridges.map((b) => `"${b}"`).join(", ")} }`;
+    // From a container bridge, from a container network's addresses, routed back through that bridge.
+    const fromContainers = [`iifname ${bridges} ip saddr { ${CONTAINER_SOURCES.v4.join(", ")} } fib saddr . iif oif exists`, `iifname ${bridges} ip6 saddr { ${CONTAINER_SOURCES.v6.join(", ")} } fib saddr . iif oif exists`];
     const log = (chain: string) => `limit rate ${NFT_LOG_RATE} log prefix "${NFT_LOG_PREFIX} ${chain}: " level info`;
     const chains: [string, string][] = [
         ["input", "type filter hook input priority filter; policy drop;"],
@@ -201,7 +225,7 @@ export function formatNftRuleset(model: NftRuleset, header = "cloudflare-origin-
         "\t\tmeta l4proto icmp icmp type { destination-unreachable, time-exceeded, parameter-problem } accept",
         '\t\tip6 saddr fe80::/10 udp sport 547 udp dport 546 accept comment "DHCPv6 replies to this host\'s client"',
     );
-    if (host.allowContainersToHost) lines.push(`\t\tiifname ${bridges} accept comment "containers to the host (allowContainersToHost)"`);
+    if (host.allowContainersToHost) for (const m of fromContainers) lines.push(`\t\t${m} accept comment "containers to the host (allowContainersToHost)"`);
     for (const rule of model.rules) lines.push(`\t\t${match(rule, false)} accept comment ${nftComment(rule.comment)}`);
     lines.push(
         `\t\t${log("input")}`,
@@ -219,7 +243,7 @@ export function formatNftRuleset(model: NftRuleset, header = "cloudflare-origin-
         "\t\tct state related accept",
         "\t\tct status dnat ct direction original jump published",
         '\t\tct status dnat accept comment "published: held to the policy above"',
-        `\t\tiifname ${bridges} accept comment "containers' own connections"`,
+        ...fromContainers.map((m) => `\t\t${m} accept comment "containers' own connections"`),
         `\t\t${log("forward")}`,
         "\t\tcounter drop",
         "\t}",

@@ -207,6 +207,34 @@ describeNetns("real packets: what a real server needs", () => {
         }
     }, 60_000);
 
+    test("an uplink named like a container bridge (OpenStack's br-ex) is not trusted as one: the internet behind it meets the policy; containers still reach the host", async () => {
+        const lab = Lab.create([CLIENTS.stranger, TRUSTED], { container: true });
+        const k = lab.container!;
+        try {
+            // The stranger's link into the server becomes br-ex, matching the default "br-*".
+            await lab.exec(lab.server, ["ip", "link", "set", "vs0", "down"]);
+            await lab.exec(lab.server, ["ip", "link", "set", "vs0", "name", "br-ex"]);
+            await lab.exec(lab.server, ["ip", "link", "set", "br-ex", "up"]);
+            await lab.exec(lab.server, ["ip", "route", "replace", `${CLIENTS.stranger.v4}/32`, "dev", "br-ex"]);
+            await lab.exec(lab.server, ["ip", "-6", "route", "replace", `${CLIENTS.stranger.v6}/128`, "dev", "br-ex"]);
+            await lab.exec(lab.clients.stranger, ["ip", "route", "add", "172.17.0.0/16", "via", SERVER.v4, "dev", "vc0"]);
+            await lab.listen(lab.server, [5432]);
+            await lab.listen(k, [8080]);
+            // Control: before the renaming took effect in routing, the stranger reaches the server at all.
+            expect(await lab.open(lab.clients.stranger, SERVER.v4, [5432])).toEqual([5432]);
+            await lab.nft(lab.server, P0);
+            const [v4, v6, routed, container] = await Promise.all([
+                lab.open(lab.clients.stranger, SERVER.v4, [5432]),
+                lab.open(lab.clients.stranger, SERVER.v6, [5432]),
+                lab.open(lab.clients.stranger, CONTAINER.v4, [8080]),
+                lab.open(k, CONTAINER.gateway, [5432]),
+            ]);
+            expect({ v4, v6, routed, container }).toEqual({ v4: [], v6: [], routed: [], container: [5432] });
+        } finally {
+            lab.destroy();
+        }
+    }, 60_000);
+
     test("a narrowing apply cuts the established connections it no longer admits at once; admitted ones carry on", async () => {
         const lab = Lab.create([TRUSTED]);
         const holds: ChildProcess[] = [];

@@ -34,6 +34,7 @@ import {
     toDigitalOceanRules,
     toHetznerRules,
     validateEgress,
+    validateNftHostOptions,
     validatePolicy,
 } from "../components";
 import { compiled } from "./helpers/compiled";
@@ -97,7 +98,7 @@ describe("rendering (pure)", () => {
             "ct state related accept",
             "ct status dnat ct direction original jump published",
             'ct status dnat accept comment "published: held to the policy above"',
-            'iifname { "br-*", "docker0" } accept comment "containers\' own connections"',
+            ...["ip saddr { 10.0.0.0/8, 100.64.0.0/10, 172.16.0.0/12, 192.168.0.0/16 }", "ip6 saddr { fc00::/7 }"].map((m) => `iifname { "br-*", "docker0" } ${m} fib saddr . iif oif exists accept comment "containers' own connections"`),
             'limit rate 5/second burst 10 packets log prefix "cof-drop forward: " level info',
             "counter drop",
         ]);
@@ -109,7 +110,7 @@ describe("rendering (pure)", () => {
         expect(lines).toContain("ct state invalid drop");
         expect(lines).toContain('iif "lo" accept');
         expect(lines).toContain(`ip6 saddr fe80::/10 udp sport 547 udp dport 546 accept comment "DHCPv6 replies to this host's client"`);
-        expect(lines).toContain('iifname { "br-*", "docker0" } accept comment "containers to the host (allowContainersToHost)"');
+        expect(lines).toContain('iifname { "br-*", "docker0" } ip saddr { 10.0.0.0/8, 100.64.0.0/10, 172.16.0.0/12, 192.168.0.0/16 } fib saddr . iif oif exists accept comment "containers to the host (allowContainersToHost)"');
         expect(lines.find((l) => l.includes("icmpv6 type"))).toContain("nd-neighbor-solicit, nd-neighbor-advert");
         expect(lines.find((l) => l.includes("icmpv6 type"))).toContain("packet-too-big");
         expect(lines.find((l) => l.startsWith("meta l4proto icmp icmp type"))).toBe("meta l4proto icmp icmp type { destination-unreachable, time-exceeded, parameter-problem } accept");
@@ -148,11 +149,25 @@ describe("rendering (pure)", () => {
     test("host options: containers to the host can be closed, bridges named; bad values are refused with the field and the fix", () => {
         const closed = renderNftables(validatePolicy(dashboard), SAMPLE_RANGES, { allowContainersToHost: false, containerBridges: ["podman0", "docker0", "docker0"] });
         expect(closed).not.toContain("containers to the host");
-        expect(closed).toContain('iifname { "docker0", "podman0" } accept comment "containers\' own connections"');
+        expect(closed).toContain('iifname { "docker0", "podman0" } ip saddr { 10.0.0.0/8, 100.64.0.0/10, 172.16.0.0/12, 192.168.0.0/16 } fib saddr . iif oif exists accept comment "containers\' own connections"');
         expect(() => renderNftables(validatePolicy(dashboard), SAMPLE_RANGES, { containerBridges: ['eth0" accept'] })).toThrow(
             'containerBridges[0]: "eth0\\" accept" is not an interface name; use up to 15 letters, digits, "_.:-", optionally ending in * (e.g. "br-*")',
         );
         expect(() => renderNftables(validatePolicy(dashboard), SAMPLE_RANGES, { containerBridges: [] })).toThrow("containerBridges: [] must be a non-empty list of interface names");
+        // Patterns that could match the uplink: too short before the *, or an uplink's own name.
+        for (const b of ["e*", "br*", "x*"]) expect(() => validateNftHostOptions({ containerBridges: ["docker0", b] })).toThrow(`containerBridges[1]: "${b}" is too wide a pattern`);
+        for (const b of ["eth*", "eth0", "ens*", "ens3", "enp1s0", "wlan0", "bond0", "bond*", "ppp0", "lo"]) expect(() => validateNftHostOptions({ containerBridges: [b] })).toThrow(`containerBridges[0]: "${b}" names or matches an uplink`);
+        for (const b of ["docker0", "br-*", "podman0", "virbr*", "cni0", "wg0"]) expect(() => validateNftHostOptions({ containerBridges: [b] })).not.toThrow();
+        // A bridge is trusted only with a container network's source addresses, routed back through it.
+        const lines = renderNftables(validatePolicy(dashboard), SAMPLE_RANGES)
+            .split("\n")
+            .map((l) => l.trim());
+        expect(lines.filter((l) => l.startsWith("iifname"))).toEqual([
+            'iifname { "br-*", "docker0" } ip saddr { 10.0.0.0/8, 100.64.0.0/10, 172.16.0.0/12, 192.168.0.0/16 } fib saddr . iif oif exists accept comment "containers to the host (allowContainersToHost)"',
+            'iifname { "br-*", "docker0" } ip6 saddr { fc00::/7 } fib saddr . iif oif exists accept comment "containers to the host (allowContainersToHost)"',
+            'iifname { "br-*", "docker0" } ip saddr { 10.0.0.0/8, 100.64.0.0/10, 172.16.0.0/12, 192.168.0.0/16 } fib saddr . iif oif exists accept comment "containers\' own connections"',
+            'iifname { "br-*", "docker0" } ip6 saddr { fc00::/7 } fib saddr . iif oif exists accept comment "containers\' own connections"',
+        ]);
         expect(() => renderNftables(validatePolicy(dashboard), SAMPLE_RANGES, { allowContainersToHost: "no" as any })).toThrow('allowContainersToHost: "no" must be true or false');
     });
 
