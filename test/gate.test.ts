@@ -7,7 +7,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { promisify } from "util";
-import { checkDeployment, CloudflareRanges, FirewallConfig, HetznerOriginFirewall, parseStackConfig, validateHandedInRanges } from "../components";
+import { checkDeployment, checkLockout, CloudflareRanges, DigitalOceanOriginFirewall, FirewallConfig, HetznerOriginFirewall, parseStackConfig, validateHandedInRanges } from "../components";
 import { installMocks } from "../scripts/mock-runtime";
 import { compiled } from "./helpers/compiled";
 import { startDns, TestDns } from "./helpers/dns-server";
@@ -119,6 +119,24 @@ test("a component with plain ranges checks the provider's limits before register
         "Hetzner: this policy renders 601 effective rules",
     );
     expect(resources.slice(before).map((r) => r.type)).not.toContain("hcloud:index/firewall:Firewall");
+});
+
+test("a DigitalOcean component with plain ranges checks its limits before registering its tags and firewall", () => {
+    const before = resources.length;
+    const rules = Array.from({ length: 47 }, (_, i) => ({ description: `r${i}`, port: 9000 + i, sources: ["203.0.113.10"] }));
+    expect(() => new DigitalOceanOriginFirewall("many", { ssh: { sources: ["203.0.113.10"] }, tags: ["api"], rules, cloudflare: { ranges: SAMPLE_RANGES } })).toThrow(
+        "DigitalOcean: this policy renders 52 rules, more than the 50 a DigitalOcean firewall allows",
+    );
+    const registered = resources.slice(before).map((r) => r.type);
+    expect(registered).not.toContain("digitalocean:index/firewall:Firewall");
+    expect(registered).not.toContain("digitalocean:index/tag:Tag");
+});
+
+test("the lockout guard reads the admitted set: an extra rule on the SSH port admits the deployer too", () => {
+    const checked = checkDeployment(configOf({ api: { ...api, rules: [{ description: "jump host", port: "20-30", sources: ["198.51.100.77"] }, { description: "web", port: 9000, sources: ["198.51.100.88"] }] } }), SAMPLE_RANGES);
+    const admitted = checked.get("api")!.admitted;
+    expect(checkLockout("api", admitted, ["198.51.100.77"], "error").level).toBe("ok");
+    expect(checkLockout("api", admitted, ["198.51.100.88"], "error").level).toBe("error"); // admitted on 9000, not on SSH
 });
 
 // ---------------------------------------------------------------- the program
