@@ -524,7 +524,8 @@ export interface ExposureFindings {
  * The one place that decides whether the policy exposes too much, on the admitted
  * set: coverage of the union of every rule reaching a (protocol, port), not the
  * spelling of any one rule. Two /9s in two rules are a /8.
- * - A port only Cloudflare may reach (tcp or udp), from a broad non-Cloudflare union: an error.
+ * - A port only Cloudflare may reach, from a broad non-Cloudflare union over tcp and udp together
+ *   (HTTPS and QUIC reach the same origin): an error.
  * - The SSH port from a broad union: an error unless `ssh.allowFromAnywhere`, then a warning.
  * - Anything else from a broad union: a warning (`allowPing` is its own opt-in and not warned about).
  */
@@ -532,25 +533,31 @@ export function judgeExposure(set: AdmittedSet): ExposureFindings {
     const cfErrors: string[] = [];
     const sshErrors: string[] = [];
     const warnings: string[] = [];
+    const holds = (e: AdmittedEntry, port: number) => e.ports !== undefined && e.ports[0] <= port && port <= e.ports[1];
+    const judgedOf = (es: readonly AdmittedEntry[]) => es.flatMap((e) => e.contributions).filter((c) => c.rule.kind !== "cloudflare" && c.rule.kind !== "ping");
+    // A Cloudflare port is one origin over TCP and QUIC (udp): judged on the union of both.
+    for (const cf of set.cloudflarePorts) {
+        const judged = judgedOf(set.entries.filter((e) => holds(e, cf)));
+        const cov = coverage(judged.flatMap((c) => c.sources));
+        if (!isBroad(cov)) continue;
+        const { at, what } = union(judged);
+        cfErrors.push(
+            `${at}: ${what} would admit ${describeCoverage(cov)} to port ${cf}, which only Cloudflare may reach (on any protocol: udp ${cf} is a direct QUIC path); ` +
+                `list a few specific trusted addresses, or remove ${cf} from cloudflare.ports`,
+        );
+    }
     for (const e of set.entries) {
-        const has = (port: number) => e.ports !== undefined && e.ports[0] <= port && port <= e.ports[1];
-        const cf = set.cloudflarePorts.find(has);
-        const judged = e.contributions.filter((c) => c.rule.kind !== "cloudflare" && c.rule.kind !== "ping");
+        const has = (port: number) => holds(e, port);
+        if (set.cloudflarePorts.some(has)) continue; // judged above
+        const judged = judgedOf([e]);
         const cov = coverage(judged.flatMap((c) => c.sources));
         if (!isBroad(cov)) continue;
         const amount = describeCoverage(cov);
         const { at, what, admit } = union(judged);
-        if (cf !== undefined) {
-            cfErrors.push(
-                `${at}: ${what} would admit ${amount} to port ${cf}, which only Cloudflare may reach (on any protocol: udp ${cf} is a direct QUIC path); ` +
-                    `list a few specific trusted addresses, or remove ${cf} from cloudflare.ports`,
-            );
-        } else if (has(set.sshPort)) {
+        if (has(set.sshPort)) {
             if (set.allowFromAnywhere) warnings.push(`${what} ${admit} ${amount} to the SSH port ${set.sshPort}, because ssh.allowFromAnywhere is true`);
             else {
-                sshErrors.push(
-                    `${at}: ${what} would admit ${amount} to the SSH port ${set.sshPort}${e.protocol === "tcp" ? "" : ` (${e.protocol})`}; list trusted addresses instead, or set ssh.allowFromAnywhere: true if that is really intended`,
-                );
+                sshErrors.push(`${at}: ${what} would admit ${amount} to the SSH port ${set.sshPort}${e.protocol === "tcp" ? "" : ` (${e.protocol})`}; list trusted addresses instead, or set ssh.allowFromAnywhere: true if that is really intended`);
             }
         } else {
             const where = judged.length === 1 ? "" : ` on ${e.protocol}${e.ports ? ` ${formatPorts(e.ports)}` : ""}`;

@@ -114,6 +114,13 @@ describe("exposure by union: sources split across rules are judged together", ()
             ['rules[0] ("quic a", udp 443) with 8388608', 'rules[1] ("quic b", udp 443) with 8388608', "to port 443, which only Cloudflare may reach (on any protocol: udp 443 is a direct QUIC path)"],
         ],
         [
+            "HTTPS and QUIC: tcp 443 from one /9 and udp 443 from the other (one origin, both protocols)",
+            { ...base, rules: [r("https", 443, ["17.0.0.0/9"]), r("quic", "400-500", ["17.128.0.0/9"], "udp")] },
+            [
+                'rules[0].sources + rules[1].sources: together, rules[0] ("https", tcp 443) with 8388608 IPv4 addresses (a /9 worth, 0.2% of IPv4) and rules[1] ("quic", udp 400-500) with 8388608 IPv4 addresses (a /9 worth, 0.2% of IPv4) would admit 16777216 IPv4 addresses (a /8 worth, 0.39% of IPv4) to port 443, which only Cloudflare may reach',
+            ],
+        ],
+        [
             "SSH port: ssh.sources from one /9 and an extra tcp 22 rule from the other",
             { ssh: { sources: ["16.0.0.0/9"] }, rules: [r("more ssh", 22, ["16.128.0.0/9"])] },
             ['ssh.sources + rules[0].sources: together, SSH (tcp 22) with 8388608 IPv4 addresses (a /9 worth, 0.2% of IPv4) and rules[0] ("more ssh", tcp 22) with 8388608 IPv4 addresses', "would admit 16777216 IPv4 addresses (a /8 worth, 0.39% of IPv4) to the SSH port 22; list trusted addresses instead"],
