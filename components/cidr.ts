@@ -224,6 +224,26 @@ export function specialRangeOf(c: Cidr): string | undefined {
     return undefined;
 }
 
+// IPv6 ranges whose packets stand for IPv4 hosts: their IPv6 size says nothing about
+// how many hosts they admit (2002::/17 is half of IPv4).
+const IPV4_TRANSITION = [
+    { cidr: toCidr("2002::/16"), why: "6to4, where bits 16-47 are an IPv4 address, so a block here admits every IPv4 host it embeds" },
+    { cidr: toCidr("2001::/32"), why: "Teredo, which any IPv4 host can send from" },
+    { cidr: toCidr("64:ff9b::/96"), why: "NAT64, where the last 32 bits are any IPv4 address" },
+    { cidr: toCidr("64:ff9b:1::/48"), why: "local-use NAT64, which embeds IPv4 addresses" },
+];
+
+/**
+ * Why a user-given block may not be a source: it overlaps an IPv6 range that
+ * carries IPv4 hosts (6to4, Teredo, NAT64), so its IPv6 size understates what it
+ * admits. A block of /16 or wider is broad on its own and judged as such.
+ */
+export function ipv4TransitionProblem(c: Cidr): string | undefined {
+    if (c.family !== 6 || c.prefix <= 16) return undefined;
+    const t = IPV4_TRANSITION.find((x) => cidrContains(x.cidr, c) || cidrContains(c, x.cidr));
+    return t && `overlaps ${t.cidr.text} (${t.why}); its IPv6 size does not show how many hosts it admits. List the IPv4 addresses themselves`;
+}
+
 /** How many addresses a set of blocks covers together, per family (overlaps counted once). */
 export interface Coverage {
     /** IPv4 addresses covered. */

@@ -4,7 +4,7 @@
  * files only translate `PolicyRule`s into their own resource inputs.
  */
 import type * as pulumi from "@pulumi/pulumi";
-import { Cidr, cidrContains, CidrError, coverage, describeCoverage, isBroad, mergeCidrs, toCidr, uniqueSorted, userCidr } from "./cidr";
+import { Cidr, cidrContains, CidrError, coverage, describeCoverage, ipv4TransitionProblem, isBroad, mergeCidrs, toCidr, uniqueSorted, userCidr } from "./cidr";
 import type { CloudflareAnswer, CloudflareRanges } from "./cloudflare";
 import { isHostnameSource } from "./names";
 import { descriptionProblem, MAX_DESCRIPTION_BYTES, showText } from "./text";
@@ -162,7 +162,10 @@ export function validateSources(value: unknown, field: string, names: NamesMode 
                 if (names === "defer") return []; // checked again once resolved
                 throw new CidrError(`"${entry}" is a DNS name; resolve it first with resolvePolicyNames() (the program does this at deploy time)`);
             }
-            return [userCidr(entry)];
+            const c = userCidr(entry);
+            const transition = ipv4TransitionProblem(c);
+            if (transition) throw new CidrError(`"${entry}" ${transition}`);
+            return [c];
         } catch (e) {
             throw new PolicyError(`${field}[${i}]: ${(e as Error).message}`);
         }

@@ -197,6 +197,27 @@ describe("IPv6 forms that embed IPv4 are refused in every user-given source", ()
     });
 });
 
+// F5: these IPv6 ranges carry IPv4 hosts, so their IPv6 size understates what they admit.
+describe("IPv6 ranges that carry IPv4 hosts (6to4, Teredo, NAT64) are refused as sources", () => {
+    test.each<[string, OriginPolicyArgs, string]>([
+        ["6to4 /17 on 443 (half of IPv4)", rule(["2002::/17"], 443), 'rules[0].sources[0]: "2002::/17" overlaps 2002::/16 (6to4, where bits 16-47 are an IPv4 address'],
+        ["one 6to4 site on SSH", { ssh: { sources: ["2002:c633:6407::/48"] } }, 'ssh.sources[0]: "2002:c633:6407::/48" overlaps 2002::/16 (6to4'],
+        ["Teredo on 443 (any IPv4 host)", rule(["2001::/32"], 443), 'rules[0].sources[0]: "2001::/32" overlaps 2001::/32 (Teredo, which any IPv4 host can send from)'],
+        ["one Teredo address on SSH", { ssh: { sources: ["2001:0:4136:e378:8000:63bf:3fff:fdd2"] } }, "overlaps 2001::/32 (Teredo"],
+        ["a block containing Teredo, not broad by its size", rule(["2001::/31"], 9000), 'rules[0].sources[0]: "2001::/31" overlaps 2001::/32 (Teredo'],
+        ["NAT64 on 443 (all of IPv4)", rule(["64:ff9b::/96"], 443), 'rules[0].sources[0]: "64:ff9b::/96" overlaps 64:ff9b::/96 (NAT64, where the last 32 bits are any IPv4 address); its IPv6 size does not show how many hosts it admits. List the IPv4 addresses themselves'],
+        ["local-use NAT64", { ssh: { sources: ["64:ff9b:1::/64"] } }, "overlaps 64:ff9b:1::/48 (local-use NAT64"],
+    ])("%s", (_name, args, message) => {
+        expect(() => validatePolicy(args)).toThrow(message);
+    });
+
+    test("ordinary IPv6 beside them, and blocks of /16 or wider (broad by themselves), are judged as before", () => {
+        expect(() => validatePolicy(rule(["2001:db8::/48", "2a00:1450::/32"], 443))).not.toThrow();
+        expect(() => validatePolicy({ ssh: { sources: ["::/0"], allowFromAnywhere: true } })).not.toThrow();
+        expect(() => validatePolicy(rule(["2000::/3"], 443))).toThrow("which only Cloudflare may reach");
+    });
+});
+
 test("JD Cloud ranges, when asked for and validated, are admitted on the Cloudflare ports", () => {
     const p = validatePolicy(base);
     const rules = renderPolicy(p, { ...SAMPLE_RANGES, jdcloud: ["2402:db40:5100::/44", "116.196.64.0/18"] });

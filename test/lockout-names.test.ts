@@ -248,7 +248,8 @@ describe("DNS names as sources", () => {
 
     test("property: rules rendered from names equal rules written with the resolved addresses", async () => {
         const v4 = fc.tuple(fc.integer({ min: 1, max: 223 }), fc.nat(255), fc.nat(255), fc.integer({ min: 1, max: 254 })).map((p) => p.join("."));
-        const v6 = fc.tuple(fc.integer({ min: 0x2001, max: 0x2c0f }), fc.nat(0xffff), fc.nat(0xffff)).map(([a, b, c]) => `${a.toString(16)}:${b.toString(16)}::${c.toString(16)}`);
+        // From 2003:: on: 6to4 (2002::/16) and Teredo (2001::/32) are refused as sources.
+        const v6 = fc.tuple(fc.integer({ min: 0x2003, max: 0x2c0f }), fc.nat(0xffff), fc.nat(0xffff)).map(([a, b, c]) => `${a.toString(16)}:${b.toString(16)}::${c.toString(16)}`);
         await fc.assert(
             fc.asyncProperty(fc.uniqueArray(v4, { maxLength: 6 }), fc.uniqueArray(v6, { maxLength: 4 }), fc.boolean(), async (a, aaaa, extra) => {
                 fc.pre(a.length + aaaa.length > 0);

@@ -1,6 +1,6 @@
 import * as fc from "fast-check";
 import * as ipaddr from "ipaddr.js";
-import { canonicalCidr, OriginPolicyArgs } from "../../components";
+import { canonicalCidr, ipv4TransitionProblem, OriginPolicyArgs, toCidr } from "../../components";
 import { CF_SOURCES } from "./fixtures";
 
 // Random valid policies: every rule fits Hetzner, sources are canonical and
@@ -19,7 +19,8 @@ const embedsV4 = (a: string) => {
     const b = ipaddr.IPv6.parse(a).toByteArray();
     return b.slice(0, 10).every((x) => x === 0) && ((b[10] === 0 && b[11] === 0) || (b[10] === 0xff && b[11] === 0xff));
 };
-const v6Host = fc.ipV6().filter((a) => !a.includes(".") && !embedsV4(a));
+// So are 6to4, Teredo and NAT64 (ipv4TransitionProblem).
+const v6Host = fc.ipV6().filter((a) => !a.includes(".") && !embedsV4(a) && !ipv4TransitionProblem(toCidr(a)));
 const source = fc.oneof(v4Block, v6Host);
 const portSpec = fc.oneof(
     fc.integer({ min: 1, max: 65535 }),
