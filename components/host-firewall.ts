@@ -12,6 +12,8 @@ import * as pulumi from "@pulumi/pulumi";
 import * as fs from "fs";
 import * as path from "path";
 import { Document, isMap, isSeq, parse, Scalar, YAMLMap, YAMLSeq } from "yaml";
+import { PolicyError } from "./policy";
+import { showText } from "./text";
 
 /** Where the ruleset is kept on the host, loaded at boot. */
 export const HOST_RULESET_PATH = "/etc/cloudflare-origin-firewall/ruleset.nft";
@@ -121,27 +123,36 @@ export function hostFirewallCloudInit(ruleset: pulumi.Input<string>): pulumi.Out
     );
 }
 
+/** A state directory for the shell: an absolute path of plain characters, single-quoted. */
+function shellDir(stateDir: string): string {
+    if (typeof stateDir !== "string" || !/^\/[A-Za-z0-9_./-]*$/.test(stateDir) || stateDir.split("/").includes("..")) {
+        throw new PolicyError(`stateDir: ${showText(stateDir)} is not an absolute path of letters, digits and "_./-" (no ".."); use e.g. "${HOST_STATE_DIR}"`);
+    }
+    return `'${stateDir}'`;
+}
+
 /**
  * The shell command that installs the script, the boot unit and the nftables.service
  * drop-in next to it on the host and applies the ruleset read from stdin (the confirm
- * installs and enables the unit and the drop-in).
+ * installs and enables the unit and the drop-in). Each file is written to a temporary
+ * name and renamed into place: a concurrent deploy's shell still reading the old
+ * script keeps reading the old file, never one being rewritten.
  */
 export function remoteApplyCommand(rollbackSeconds: number, stateDir = HOST_STATE_DIR): string {
+    const dir = shellDir(stateDir);
+    if (!Number.isInteger(rollbackSeconds) || rollbackSeconds < 0) throw new PolicyError(`rollbackSeconds: ${JSON.stringify(rollbackSeconds)} must be a whole number of seconds`);
+    const put = (name: string, mode: string, marker: string, text: string) => [`put ${name} ${mode} <<'${marker}'`, text.replace(/\n$/, ""), marker];
     return [
         "set -e",
         "umask 077",
-        `export COF_STATE_DIR=${stateDir}`,
-        `mkdir -p ${stateDir}`,
-        `cat > ${stateDir}/cof-host.sh <<'COF_HOST_SCRIPT'`,
-        hostScript().replace(/\n$/, ""),
-        "COF_HOST_SCRIPT",
-        `cat > ${stateDir}/${HOST_UNIT_NAME} <<'COF_HOST_UNIT'`,
-        hostUnit().replace(/\n$/, ""),
-        "COF_HOST_UNIT",
-        `cat > ${stateDir}/nftables-dropin.conf <<'COF_HOST_DROPIN'`,
-        hostNftablesDropIn().replace(/\n$/, ""),
-        "COF_HOST_DROPIN",
-        `sh ${stateDir}/cof-host.sh apply ${rollbackSeconds}`,
+        `export COF_STATE_DIR=${dir}`,
+        'mkdir -p "$COF_STATE_DIR"',
+        // Whole file under a temporary name, then one rename.
+        'put() { t=$(mktemp "$COF_STATE_DIR/.$1.XXXXXX") && cat > "$t" && chmod "$2" "$t" && mv -f "$t" "$COF_STATE_DIR/$1"; }',
+        ...put("cof-host.sh", "700", "COF_HOST_SCRIPT", hostScript()),
+        ...put(HOST_UNIT_NAME, "644", "COF_HOST_UNIT", hostUnit()),
+        ...put("nftables-dropin.conf", "644", "COF_HOST_DROPIN", hostNftablesDropIn()),
+        `sh "$COF_STATE_DIR/cof-host.sh" apply ${rollbackSeconds}`,
     ].join("\n");
 }
 
@@ -150,7 +161,13 @@ export function hostDeliveryResourceName(firewall: string, host: string): string
     return `${firewall}-host-${host}`;
 }
 
-/** The shell command that confirms, run over a second, new SSH connection. */
-export function remoteConfirmCommand(stateDir = HOST_STATE_DIR): string {
-    return `COF_STATE_DIR=${stateDir} sh ${stateDir}/cof-host.sh confirm`;
+/**
+ * The shell command that confirms, run over a second, new SSH connection. With the
+ * ruleset's sha256 (`HostFirewallOverSsh` passes it), it confirms only the apply of
+ * that ruleset: a later deployment's pending apply is left to its own confirm.
+ */
+export function remoteConfirmCommand(digest?: string, stateDir = HOST_STATE_DIR): string {
+    if (digest !== undefined && !/^[0-9a-f]{64}$/.test(digest)) throw new PolicyError(`digest: ${showText(digest)} is not a sha256 in lower-case hex (64 digits)`);
+    const dir = shellDir(stateDir);
+    return `COF_STATE_DIR=${dir} sh ${dir}/cof-host.sh confirm${digest === undefined ? "" : ` ${digest}`}`;
 }

@@ -44,9 +44,7 @@ export interface HostFirewallOverSshArgs {
  * and the host and user when they are plain strings (they reach the SSH client
  * and the plan's output, so they must be an address or hostname and a user name).
  */
-export function validateSshDelivery(
-    args: Pick<HostFirewallOverSshArgs, "rollbackSeconds" | "dialTimeoutSeconds"> & { connection?: Pick<HostSshConnection, "host" | "user"> },
-): { rollbackSeconds: number; dialTimeoutSeconds: number } {
+export function validateSshDelivery(args: Pick<HostFirewallOverSshArgs, "rollbackSeconds" | "dialTimeoutSeconds"> & { connection?: Pick<HostSshConnection, "host" | "user"> }): { rollbackSeconds: number; dialTimeoutSeconds: number } {
     const host = args.connection?.host;
     const hostProblem = typeof host === "string" ? hostAddressProblem(host) : undefined;
     if (hostProblem) throw new PolicyError(`connection.host: ${showText(host)} ${hostProblem}`);
@@ -72,7 +70,8 @@ export const SSH_DIAL_ATTEMPTS = 2;
  * commit-confirm: `apply` (first connection) saves the running table, schedules a
  * rollback and loads the new ruleset; `confirm` (a second, new connection, which
  * only succeeds if the new rules still let the deployer in) cancels the rollback
- * and persists the ruleset, installing and enabling the boot unit.
+ * and persists the ruleset, installing and enabling the boot unit; it names the
+ * ruleset's sha256, so it never confirms another deployment's apply.
  */
 export class HostFirewallOverSsh extends pulumi.ComponentResource {
     /** The first connection: apply with a scheduled rollback. */
@@ -97,14 +96,10 @@ export class HostFirewallOverSsh extends pulumi.ComponentResource {
             perDialTimeout: dialTimeoutSeconds,
         };
         this.rulesetDigest = pulumi.output(args.ruleset).apply((r) => createHash("sha256").update(r).digest("hex"));
-        this.apply = new command.remote.Command(
-            `${name}-apply`,
-            { connection, create: remoteApplyCommand(rollbackSeconds), stdin: args.ruleset, triggers: [this.rulesetDigest], logging: "stdoutAndStderr" },
-            { parent: this },
-        );
+        this.apply = new command.remote.Command(`${name}-apply`, { connection, create: remoteApplyCommand(rollbackSeconds), stdin: args.ruleset, triggers: [this.rulesetDigest], logging: "stdoutAndStderr" }, { parent: this });
         this.confirm = new command.remote.Command(
             `${name}-confirm`,
-            { connection, create: remoteConfirmCommand(), triggers: [this.rulesetDigest], logging: "stdoutAndStderr" },
+            { connection, create: this.rulesetDigest.apply((d) => remoteConfirmCommand(d)), triggers: [this.rulesetDigest], logging: "stdoutAndStderr" },
             { parent: this, dependsOn: [this.apply] },
         );
         this.registerOutputs({ rulesetDigest: this.rulesetDigest });

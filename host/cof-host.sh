@@ -1,4 +1,5 @@
 #!/bin/sh
+trap 'echo "cof-host: this copy of the script is cut short; nothing was done" >&2; exit 1' EXIT
 # Commit-confirm for the host firewall, the way iptables-apply does it: keep the
 # running table, schedule an automatic rollback to it, load the new one; only a
 # confirmation from a NEW connection persists the ruleset for the next boot.
@@ -6,7 +7,7 @@
 # reverts by itself.
 #
 #   sh cof-host.sh apply [seconds] < ruleset.nft    (default 60 s to confirm)
-#   sh cof-host.sh confirm
+#   sh cof-host.sh confirm [sha256]   (sha256 of the ruleset file: confirm only that apply)
 #
 # Apply, confirm and the rollback each run under one lock, so whichever takes it
 # first decides: a confirmed apply is never rolled back afterwards, and a rolled-back
@@ -15,6 +16,12 @@
 # load one nft transaction. Invariant: the running table is the persisted one, or
 # an apply is pending (and rolls back), or the rollback restored the table that ran
 # before it (the persisted file unchanged).
+#
+# The whole script is one function called on its last line: a copy cut short (a
+# deploy replacing it while this one is read) is a syntax error or ends in the trap
+# on line 2, never half a run.
+main() {
+trap - EXIT
 set -eu
 umask 077
 TABLE=cloudflare_origin_firewall
@@ -74,7 +81,7 @@ apply)
     # The rollback is scheduled before the load: whatever happens to this process
     # from here on, the table comes back unless a confirm takes the lock first.
     echo "$id - $deadline" | write "$RUN/pending"
-    rm -f "$RUN/rolled-back" "$RUN/confirmed"
+    rm -f "$RUN/rolled-back" "$RUN/confirmed" "$RUN/confirming"
     setsid sh "$0" rollback-after "$seconds" "$id" </dev/null >/dev/null 2>&1 9>&- &
     if ! nft -f "$new.load"; then
         if [ -f "$RUN/pending.before" ]; then
@@ -96,19 +103,42 @@ apply)
     echo "cof-host: applied; rolls back in ${seconds}s ($(when "$deadline")) unless confirmed over a new connection"
     ;;
 confirm)
+    want=${2:-}
+    case "$want" in *[!0-9a-f]*) die "confirm: the digest must be the sha256 of the ruleset, 64 hex digits" ;; esac
+    [ -z "$want" ] || [ "${#want}" -eq 64 ] || die "confirm: the digest must be the sha256 of the ruleset, 64 hex digits"
+    # A dropped SSH connection must not stop a confirm half-way (nor a write to its closed output).
+    trap '' HUP PIPE
     lock
     running=$(digest)
-    if [ ! -f "$RUN/pending" ]; then
-        if [ -f "$RUN/confirmed" ] && [ "$(cat "$RUN/confirmed")" = "$running" ]; then
+    if [ ! -f "$RUN/pending" ] && [ ! -f "$RUN/confirming" ]; then
+        if [ -f "$RUN/confirmed" ] && [ "$(cat "$RUN/confirmed")" = "$running" ] && { [ -z "$want" ] || [ "$(sha256sum < "$PERSIST" | cut -d' ' -f1)" = "$want" ]; }; then
             echo "cof-host: nothing pending: the last apply was already confirmed and persisted; the running table is the persisted one (sha256 $running)"
             exit 0
         fi
         [ -f "$RUN/rolled-back" ] && die "nothing to confirm: the apply was rolled back at $(cat "$RUN/rolled-back") (no confirmation in time); the previous ruleset is running and $PERSIST is unchanged"
+        [ -z "$want" ] || [ ! -f "$RUN/confirmed" ] || die "nothing to confirm: the ruleset confirmed last is not this one (sha256 $want); $PERSIST is unchanged"
         die "nothing to confirm: no apply is pending since this host started; $PERSIST is unchanged"
     fi
-    read -r id applied deadline < "$RUN/pending"
-    [ "$applied" != "-" ] || die "the last apply did not finish loading; nothing persisted; the previous ruleset comes back at $(when "$deadline")"
-    [ "$running" = "$applied" ] || die "the running table is not the one applied (sha256 $running, applied $applied: changed since by something else); nothing persisted; the rollback to the previous ruleset still runs at $(when "$deadline")"
+    if [ -f "$RUN/pending" ]; then
+        read -r id applied deadline < "$RUN/pending"
+        [ "$applied" != "-" ] || die "the last apply did not finish loading; nothing persisted; the previous ruleset comes back at $(when "$deadline")"
+        [ "$running" = "$applied" ] || die "the running table is not the one applied (sha256 $running, applied $applied: changed since by something else); nothing persisted; the rollback to the previous ruleset still runs at $(when "$deadline")"
+        if [ -n "$want" ]; then
+            got=$(sha256sum < "$RUN/pending.nft" | cut -d' ' -f1)
+            [ "$got" = "$want" ] || die "the pending apply is not the one to confirm (its ruleset sha256 $got, asked for $want: a later apply replaced it); nothing persisted; it rolls back at $(when "$deadline") unless its own confirm comes first"
+        fi
+        # Cancel the rollback first, in one rename: the timer and the rollback only act on
+        # "pending". If this confirm stops after it, the next confirm finishes the job.
+        mv -f "$RUN/pending" "$RUN/confirming"
+    else
+        # An earlier confirm stopped after cancelling the rollback: its apply was proven over a new connection.
+        read -r id applied deadline < "$RUN/confirming"
+        [ "$running" = "$applied" ] || die "an interrupted confirm left its apply unpersisted, and the running table changed since (sha256 $running, applied $applied); nothing persisted: apply again"
+        if [ -n "$want" ]; then
+            got=$(sha256sum < "$RUN/pending.nft" | cut -d' ' -f1)
+            [ "$got" = "$want" ] || die "the apply an interrupted confirm left is not the one to confirm (sha256 $got, asked for $want); nothing persisted"
+        fi
+    fi
     mkdir -p "$(dirname "$PERSIST")"
     write "$PERSIST" < "$RUN/pending.nft"
     # The same unit as cloud-init's, loaded at boot after nftables.service (see README).
@@ -129,7 +159,7 @@ confirm)
         boot="$HERE/$UNIT is missing: nothing loads the ruleset at boot"
     fi
     echo "$running" | write "$RUN/confirmed"
-    rm -f "$RUN/pending" "$RUN/pending.nft" "$RUN/previous.nft"
+    rm -f "$RUN/confirming" "$RUN/pending.nft" "$RUN/previous.nft"
     echo "cof-host: confirmed: the running table is the one applied (sha256 $running); rollback cancelled; persisted to $PERSIST; $boot"
     ;;
 rollback-after)
@@ -155,6 +185,8 @@ rollback-after)
     echo "$msg" > "$RUN/rollback.log"
     ;;
 *)
-    die "usage: cof-host.sh apply [seconds] < ruleset.nft | cof-host.sh confirm"
+    die "usage: cof-host.sh apply [seconds] < ruleset.nft | cof-host.sh confirm [sha256]"
     ;;
 esac
+}
+main "$@"

@@ -472,6 +472,117 @@ describeNetns("real processes: commit-confirm (host/cof-host.sh) against the inv
         }
     }, 60_000);
 
+    test("concurrent deploys (10 trials of two remoteApplyCommand runs): each runs a whole script and applies; the installed files are whole", async () => {
+        for (let trial = 0; trial < 10; trial++) {
+            const h = await freshHost();
+            try {
+                const cmd = remoteApplyCommand(10, h.state);
+                const [a, b] = await Promise.all([runIn(lab.server, ["sh", "-c", cmd], { input: A, env: h.env }), runIn(lab.server, ["sh", "-c", cmd], { input: B, env: h.env })]);
+                expect([a.code, a.stderr, b.code, b.stderr]).toEqual([0, "", 0, ""]);
+                for (const r of [a, b]) expect(r.stdout).toContain("cof-host: applied; rolls back in 10s");
+                expect(fs.readFileSync(path.join(h.state, "cof-host.sh"), "utf8")).toBe(hostScript());
+                expect(fs.readFileSync(path.join(h.state, HOST_UNIT_NAME), "utf8")).toBe(hostUnit());
+                expect(fs.readdirSync(h.state).filter((f) => f.startsWith("."))).toEqual([]); // no temporary file left
+                expect((await h.script(["confirm"])).code).toBe(0);
+                await settled();
+            } finally {
+                h.cleanup();
+            }
+        }
+    }, 120_000);
+
+    test("a copy of the script cut short anywhere is a syntax error that changes nothing, never half a run", async () => {
+        const h = await freshHost();
+        try {
+            const before = await tableDigest(lab.server);
+            const script = hostScript();
+            // Cut points across the whole script after its second line (the guard): the header, inside apply, before and inside the last line.
+            const cuts = [script.indexOf("\n", 10) + 1, ...[0.05, 0.2, 0.4, 0.5, 0.6, 0.8, 0.95].map((f) => Math.floor(script.length * f)), script.lastIndexOf("main"), script.length - 3];
+            for (const at of cuts) {
+                const cut = path.join(h.root, "cut.sh");
+                fs.writeFileSync(cut, script.slice(0, at));
+                const r = await runIn(lab.server, ["sh", cut, "apply", "10"], { input: NARROW, env: h.env });
+                expect([at, r.code !== 0, r.stdout]).toEqual([at, true, ""]);
+                expect(await tableDigest(lab.server)).toBe(before);
+                expect(fs.existsSync(path.join(h.run, "pending"))).toBe(false);
+            }
+        } finally {
+            h.cleanup();
+        }
+    }, 60_000);
+
+    /** Starts a confirm whose unit install stops in a chmod (after the ruleset is persisted) until `signal` arrives; resolves with its outcome. */
+    const interruptedConfirm = async (h: HostDirs, signal: NodeJS.Signals): Promise<Run> => {
+        const shim = path.join(h.root, "shim");
+        fs.mkdirSync(shim, { recursive: true });
+        fs.writeFileSync(path.join(shim, "chmod"), `#!/bin/sh\n: > "${h.root}/in-chmod"\nsleep 2\nexec /bin/chmod "$@"\n`, { mode: 0o755 });
+        const child = spawn("ip", ["netns", "exec", lab.server, "sh", HOST_SCRIPT, "confirm"], { env: { ...h.env, PATH: `${shim}:${process.env.PATH}` }, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+        let stdout = "";
+        let stderr = "";
+        child.stdout!.on("data", (d) => (stdout += d));
+        child.stderr!.on("data", (d) => (stderr += d));
+        const done = new Promise<Run>((resolve) => child.on("close", (code, sig) => resolve({ code: code ?? (sig ? -1 : 0), stdout, stderr })));
+        await waitFor("the confirm to persist and reach the unit install", 10_000, () => fs.existsSync(path.join(h.root, "in-chmod")));
+        expect(h.persisted()).toBe(NARROW); // persisted, not yet finished
+        process.kill(-child.pid!, signal); // the whole session, as sshd does when the connection drops
+        return done;
+    };
+
+    test("a confirm hung up (SIGHUP) after persisting finishes anyway: the rollback never undoes a persisted apply", async () => {
+        const h = await freshHost();
+        try {
+            expect((await h.script(["apply", "3"], NARROW)).code).toBe(0);
+            const c = await interruptedConfirm(h, "SIGHUP");
+            expect([c.code, c.stderr]).toEqual([0, ""]);
+            await waitFor("the rollback deadline to pass", 10_000, () => rollbacks(lab.server).length === 0);
+            expect(h.persisted()).toBe(NARROW);
+            expect(await tableDigest(lab.server)).toBe(await fileDigest(scratch, NARROW));
+        } finally {
+            h.cleanup();
+        }
+    }, 60_000);
+
+    test("a confirm killed (SIGKILL) after persisting: the rollback was cancelled first, and the next confirm finishes the job", async () => {
+        const h = await freshHost();
+        try {
+            expect((await h.script(["apply", "3"], NARROW)).code).toBe(0);
+            const c = await interruptedConfirm(h, "SIGKILL");
+            expect(c.code).not.toBe(0);
+            await waitFor("the rollback deadline to pass", 10_000, () => rollbacks(lab.server).length === 0);
+            expect(await tableDigest(lab.server)).toBe(await fileDigest(scratch, NARROW)); // not rolled back
+            const again = await h.script(["confirm"]);
+            expect([again.code, again.stderr]).toEqual([0, ""]);
+            expect(again.stdout).toContain("cof-host: confirmed");
+            expect(h.persisted()).toBe(NARROW);
+            expect(await tableDigest(lab.server)).toBe(await fileDigest(scratch, NARROW));
+        } finally {
+            h.cleanup();
+        }
+    }, 60_000);
+
+    test("confirm with the ruleset's sha256 confirms only that deployment's apply; a later one's pending apply is left to its own confirm", async () => {
+        const h = await freshHost();
+        try {
+            expect((await h.script(["apply", "10"], A)).code).toBe(0); // deployment 1
+            expect((await h.script(["apply", "10"], B)).code).toBe(0); // deployment 2, before 1 confirms
+            const first = await h.script(["confirm", sha256(A)]);
+            expect(first.code).toBe(1);
+            expect(first.stderr).toContain(`cof-host: the pending apply is not the one to confirm (its ruleset sha256 ${sha256(B)}, asked for ${sha256(A)}`);
+            expect(h.persisted()).toBe(P0);
+            for (const bad of ["xyz", sha256(B).toUpperCase(), sha256(B).slice(1)]) expect((await h.script(["confirm", bad])).stderr).toContain("confirm: the digest must be the sha256 of the ruleset, 64 hex digits");
+            const second = await h.script(["confirm", sha256(B)]);
+            expect([second.code, second.stderr]).toEqual([0, ""]);
+            expect(h.persisted()).toBe(B);
+            // Confirming again is a no-op for the same ruleset, and refused for another.
+            expect((await h.script(["confirm", sha256(B)])).stdout).toContain("cof-host: nothing pending: the last apply was already confirmed and persisted");
+            expect((await h.script(["confirm", sha256(A)])).code).toBe(1);
+            await settled();
+            expect(await tableDigest(lab.server)).toBe(await fileDigest(scratch, B));
+        } finally {
+            h.cleanup();
+        }
+    }, 60_000);
+
     test("confirm persists only the table it applied: a table changed since is refused, and rolls back", async () => {
         const h = await freshHost();
         try {
@@ -605,8 +716,8 @@ describeNetns(
             };
             const good = await strings("e2e-good", P0);
             const lock = await strings("e2e-lockout", LOCKOUT);
-            expect(good).toEqual({ apply: remoteApplyCommand(10), confirm: remoteConfirmCommand() });
-            expect(lock).toEqual(good);
+            expect(good).toEqual({ apply: remoteApplyCommand(10), confirm: remoteConfirmCommand(sha256(P0)) });
+            expect(lock).toEqual({ apply: remoteApplyCommand(10), confirm: remoteConfirmCommand(sha256(LOCKOUT)) });
 
             const lab = Lab.create([TRUSTED]);
             const scratch = Lab.create([]);

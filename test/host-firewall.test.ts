@@ -262,10 +262,19 @@ describe("delivery", () => {
         const confirm = resources.find((r) => r.name === "web1-confirm")!.inputs;
         const digest = await valueOf(host.rulesetDigest);
         expect(apply.create).toBe(remoteApplyCommand(45));
-        expect(apply.create.endsWith("sh /var/lib/cloudflare-origin-firewall/cof-host.sh apply 45")).toBe(true);
+        expect(apply.create.endsWith('sh "$COF_STATE_DIR/cof-host.sh" apply 45')).toBe(true);
+        expect(apply.create).toContain("export COF_STATE_DIR='/var/lib/cloudflare-origin-firewall'");
         expect(apply.stdin).toBe(ruleset);
         expect(apply.triggers).toEqual([digest]);
-        expect(confirm.create).toBe(remoteConfirmCommand());
+        // The confirm names the ruleset it confirms.
+        expect(confirm.create).toBe(remoteConfirmCommand(digest));
+        expect(confirm.create).toBe(`COF_STATE_DIR='/var/lib/cloudflare-origin-firewall' sh '/var/lib/cloudflare-origin-firewall'/cof-host.sh confirm ${digest}`);
+        // The state directory reaches a shell: only plain absolute paths.
+        for (const bad of ["/tmp/x; reboot", "relative", "/tmp/$(id)", "/a/../etc", "/tmp/a b"]) {
+            expect(() => remoteApplyCommand(10, bad)).toThrow(/^stateDir: ".*" is not an absolute path of letters, digits and "_.\/-"/);
+            expect(() => remoteConfirmCommand(undefined, bad)).toThrow(/^stateDir: /);
+        }
+        expect(() => remoteConfirmCommand("not-a-digest")).toThrow('digest: "not-a-digest" is not a sha256');
         expect(confirm.triggers).toEqual([digest]);
         // The connection carries the key, so the engine receives all of it as a secret.
         const unwrap = (c: any) => c.value ?? c;
