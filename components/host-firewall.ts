@@ -164,10 +164,17 @@ export function hostDeliveryResourceName(firewall: string, host: string): string
 /**
  * The shell command that confirms, run over a second, new SSH connection. With the
  * ruleset's sha256 (`HostFirewallOverSsh` passes it), it confirms only the apply of
- * that ruleset: a later deployment's pending apply is left to its own confirm.
+ * that ruleset: a later deployment's pending apply is left to its own confirm. With
+ * `reapplySeconds` too (and the ruleset on stdin), a confirm that finds nothing of
+ * it pending (rolled back after a failed or late confirm) applies it again with that
+ * rollback and fails, so the next deployment's confirm, over a new connection, can
+ * persist it: the stack never stays stuck on "nothing to confirm".
  */
-export function remoteConfirmCommand(digest?: string, stateDir = HOST_STATE_DIR): string {
+export function remoteConfirmCommand(digest?: string, stateDir = HOST_STATE_DIR, reapplySeconds?: number): string {
     if (digest !== undefined && !/^[0-9a-f]{64}$/.test(digest)) throw new PolicyError(`digest: ${showText(digest)} is not a sha256 in lower-case hex (64 digits)`);
+    if (reapplySeconds !== undefined && (digest === undefined || !Number.isInteger(reapplySeconds) || reapplySeconds < 0)) {
+        throw new PolicyError(`reapplySeconds: ${JSON.stringify(reapplySeconds)} must be a whole number of seconds, given with the digest`);
+    }
     const dir = shellDir(stateDir);
-    return `COF_STATE_DIR=${dir} sh ${dir}/cof-host.sh confirm${digest === undefined ? "" : ` ${digest}`}`;
+    return `COF_STATE_DIR=${dir} sh ${dir}/cof-host.sh confirm${digest === undefined ? "" : ` ${digest}`}${reapplySeconds === undefined ? "" : ` ${reapplySeconds}`}`;
 }

@@ -99,7 +99,7 @@ export class HostFirewallOverSsh extends pulumi.ComponentResource {
         this.apply = new command.remote.Command(`${name}-apply`, { connection, create: remoteApplyCommand(rollbackSeconds), stdin: args.ruleset, triggers: [this.rulesetDigest], logging: "stdoutAndStderr" }, { parent: this });
         this.confirm = new command.remote.Command(
             `${name}-confirm`,
-            { connection, create: this.rulesetDigest.apply((d) => remoteConfirmCommand(d)), triggers: [this.rulesetDigest], logging: "stdoutAndStderr" },
+            { connection, create: this.rulesetDigest.apply((d) => remoteConfirmCommand(d, undefined, rollbackSeconds)), stdin: args.ruleset, triggers: [this.rulesetDigest], logging: "stdoutAndStderr" },
             { parent: this, dependsOn: [this.apply] },
         );
         this.registerOutputs({ rulesetDigest: this.rulesetDigest });

@@ -8,6 +8,7 @@ trap 'echo "cof-host: this copy of the script is cut short; nothing was done" >&
 #
 #   sh cof-host.sh apply [seconds] < ruleset.nft    (default 60 s to confirm)
 #   sh cof-host.sh confirm [sha256]   (sha256 of the ruleset file: confirm only that apply)
+#   sh cof-host.sh confirm sha256 seconds < ruleset.nft   (nothing pending: apply it again, fail)
 #
 # Apply, confirm and the rollback each run under one lock, so whichever takes it
 # first decides: a confirmed apply is never rolled back afterwards, and a rolled-back
@@ -115,6 +116,26 @@ confirm)
             echo "cof-host: nothing pending: the last apply was already confirmed and persisted; the running table is the persisted one (sha256 $running)"
             exit 0
         fi
+        if [ -n "$want" ] && [ -n "${3:-}" ]; then
+            # Self-healing: this deployment's apply is not pending (rolled back, or lost to a
+            # reboot), so its confirm step would fail at every deploy from now on. Apply it
+            # again from stdin, with its rollback; only the next confirm, over a new
+            # connection, can persist it.
+            case "$3" in *[!0-9]*) die "confirm: seconds must be a whole number" ;; esac
+            again=$(mktemp "$RUN/again.XXXXXX")
+            cat > "$again"
+            got=$(sha256sum < "$again" | cut -d' ' -f1)
+            [ "$got" = "$want" ] || { rm -f "$again"; die "nothing to confirm, and the ruleset given to apply again is not the one asked for (sha256 $got, asked for $want); nothing was changed"; }
+            why="no apply of it is pending since this host started"
+            [ -f "$RUN/rolled-back" ] && why="its apply was rolled back at $(cat "$RUN/rolled-back") (no confirmation in time)"
+            flock -u 9
+            exec 9>&-
+            status=0
+            sh "$0" apply "$3" < "$again" || status=$?
+            rm -f "$again"
+            [ "$status" -eq 0 ] || die "nothing to confirm: $why; applying it again failed (above); $PERSIST is unchanged"
+            die "nothing to confirm: $why; it is applied again now and rolls back in ${3}s unless confirmed over a new connection: run the deployment again (pulumi up) to confirm it; $PERSIST is unchanged"
+        fi
         [ -f "$RUN/rolled-back" ] && die "nothing to confirm: the apply was rolled back at $(cat "$RUN/rolled-back") (no confirmation in time); the previous ruleset is running and $PERSIST is unchanged"
         [ -z "$want" ] || [ ! -f "$RUN/confirmed" ] || die "nothing to confirm: the ruleset confirmed last is not this one (sha256 $want); $PERSIST is unchanged"
         die "nothing to confirm: no apply is pending since this host started; $PERSIST is unchanged"
@@ -185,7 +206,7 @@ rollback-after)
     echo "$msg" > "$RUN/rollback.log"
     ;;
 *)
-    die "usage: cof-host.sh apply [seconds] < ruleset.nft | cof-host.sh confirm [sha256]"
+    die "usage: cof-host.sh apply [seconds] < ruleset.nft | cof-host.sh confirm [sha256 [seconds < ruleset.nft]]"
     ;;
 esac
 }

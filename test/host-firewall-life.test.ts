@@ -583,6 +583,40 @@ describeNetns("real processes: commit-confirm (host/cof-host.sh) against the inv
         }
     }, 60_000);
 
+    test("a confirm that comes too late applies its ruleset again and fails; the next confirm (a new connection) persists it: no stuck stack", async () => {
+        const h = await freshHost();
+        try {
+            expect((await h.script(["apply", "1"], NARROW)).code).toBe(0);
+            await waitFor("the rollback", 10_000, () => fs.existsSync(path.join(h.run, "rolled-back")));
+            await settled();
+            expect(await tableDigest(lab.server)).toBe(await fileDigest(scratch, P0));
+            // Without the ruleset it can only say why (the old behaviour, at every deploy from then on).
+            expect((await h.script(["confirm", sha256(NARROW)])).stderr).toContain("cof-host: nothing to confirm: the apply was rolled back at");
+            // A ruleset that is not the one named is refused, and changes nothing.
+            const wrong = await h.script(["confirm", sha256(NARROW), "10"], A);
+            expect(wrong.stderr).toContain("the ruleset given to apply again is not the one asked for");
+            expect(await tableDigest(lab.server)).toBe(await fileDigest(scratch, P0));
+            const late = await h.script(["confirm", sha256(NARROW), "10"], NARROW);
+            expect(late.code).toBe(1);
+            expect(late.stdout).toContain("cof-host: applied; rolls back in 10s");
+            expect(late.stderr).toContain("it is applied again now and rolls back in 10s unless confirmed over a new connection");
+            expect(h.persisted()).toBe(P0);
+            expect(await tableDigest(lab.server)).toBe(await fileDigest(scratch, NARROW));
+            const next = await h.script(["confirm", sha256(NARROW), "10"], NARROW);
+            expect([next.code, next.stderr]).toEqual([0, ""]);
+            expect(next.stdout).toContain("cof-host: confirmed");
+            expect(h.persisted()).toBe(NARROW);
+            await settled();
+            expect(await tableDigest(lab.server)).toBe(await fileDigest(scratch, NARROW));
+            // And once confirmed, the same confirm again is a no-op, not a new apply.
+            const again = await h.script(["confirm", sha256(NARROW), "10"], NARROW);
+            expect([again.code, again.stdout]).toEqual([0, expect.stringContaining("cof-host: nothing pending: the last apply was already confirmed")]);
+            expect(rollbacks(lab.server)).toEqual([]);
+        } finally {
+            h.cleanup();
+        }
+    }, 60_000);
+
     test("confirm persists only the table it applied: a table changed since is refused, and rolls back", async () => {
         const h = await freshHost();
         try {
@@ -716,8 +750,8 @@ describeNetns(
             };
             const good = await strings("e2e-good", P0);
             const lock = await strings("e2e-lockout", LOCKOUT);
-            expect(good).toEqual({ apply: remoteApplyCommand(10), confirm: remoteConfirmCommand(sha256(P0)) });
-            expect(lock).toEqual({ apply: remoteApplyCommand(10), confirm: remoteConfirmCommand(sha256(LOCKOUT)) });
+            expect(good).toEqual({ apply: remoteApplyCommand(10), confirm: remoteConfirmCommand(sha256(P0), undefined, 10) });
+            expect(lock).toEqual({ apply: remoteApplyCommand(10), confirm: remoteConfirmCommand(sha256(LOCKOUT), undefined, 10) });
 
             const lab = Lab.create([TRUSTED]);
             const scratch = Lab.create([]);
@@ -806,9 +840,14 @@ describeNetns(
                 expect((await ssh("true", undefined, 1)).code).toBe(255);
                 await waitFor("the rollback to let SSH in again", 30_000, async () => (await ssh("true", undefined, 1)).code === 0);
                 expect(await tableDigest(lab.server)).toBe(await fileDigest(scratch, P0));
-                const late = await ssh(lock.confirm);
+                // The late confirm (the next deploy's) applies the lockout again, with its rollback, and fails: the
+                // stack is never stuck on "nothing to confirm", and nothing unproven is persisted.
+                const late = await ssh(lock.confirm, LOCKOUT);
                 expect(late.code).toBe(1);
-                expect(late.stderr).toContain("cof-host: nothing to confirm: the apply was rolled back at");
+                expect(late.stderr).toContain("cof-host: nothing to confirm: its apply was rolled back at");
+                expect(late.stderr).toContain("it is applied again now and rolls back in 10s unless confirmed over a new connection");
+                await waitFor("the second rollback to let SSH in again", 30_000, async () => (await ssh("true", undefined, 1)).code === 0);
+                expect(await tableDigest(lab.server)).toBe(await fileDigest(scratch, P0));
                 expect(fs.readFileSync(path.join(tmp, "etc-u", "cloudflare-origin-firewall", "ruleset.nft"), "utf8")).toBe(P0);
                 // The stalled apply session recovers once the rules admit it again (bounded by runIn's timeout).
                 expect((await lockoutApply).stdout).toContain("cof-host: applied; rolls back in 10s");

@@ -266,9 +266,11 @@ describe("delivery", () => {
         expect(apply.create).toContain("export COF_STATE_DIR='/var/lib/cloudflare-origin-firewall'");
         expect(apply.stdin).toBe(ruleset);
         expect(apply.triggers).toEqual([digest]);
-        // The confirm names the ruleset it confirms.
-        expect(confirm.create).toBe(remoteConfirmCommand(digest));
-        expect(confirm.create).toBe(`COF_STATE_DIR='/var/lib/cloudflare-origin-firewall' sh '/var/lib/cloudflare-origin-firewall'/cof-host.sh confirm ${digest}`);
+        // The confirm names the ruleset it confirms, and carries it: with nothing of it pending (rolled back after a
+        // failed or late confirm) it applies it again with the same rollback and fails, so the next deploy can confirm it.
+        expect(confirm.create).toBe(remoteConfirmCommand(digest, undefined, 45));
+        expect(confirm.create).toBe(`COF_STATE_DIR='/var/lib/cloudflare-origin-firewall' sh '/var/lib/cloudflare-origin-firewall'/cof-host.sh confirm ${digest} 45`);
+        expect(confirm.stdin).toBe(ruleset);
         // The state directory reaches a shell: only plain absolute paths.
         for (const bad of ["/tmp/x; reboot", "relative", "/tmp/$(id)", "/a/../etc", "/tmp/a b"]) {
             expect(() => remoteApplyCommand(10, bad)).toThrow(/^stateDir: ".*" is not an absolute path of letters, digits and "_.\/-"/);
