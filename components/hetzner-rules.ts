@@ -151,6 +151,56 @@ export function parseLabelSelector(selector: string, field: string): LabelRequir
     });
 }
 
+/** A Hetzner label selector, normalised (the program's gate and the policy pack group firewalls by it); `requirements` undefined when Hetzner's grammar cannot read it (it may select anything). */
+export interface LabelSelector {
+    canonical: string;
+    requirements?: LabelRequirement[];
+}
+
+function requirementText(r: LabelRequirement): string {
+    if (r.op === "exists") return r.key;
+    if (r.op === "absent") return `!${r.key}`;
+    if (r.values.length === 1) return `${r.key}${r.op === "in" ? "=" : "!="}${r.values[0]}`;
+    return `${r.key} ${r.op} (${r.values.join(",")})`;
+}
+
+/** "app=web", "app==web" and "app in (web)" are one selector; requirement order does not matter. */
+export function readLabelSelector(text: string): LabelSelector {
+    try {
+        const requirements = parseLabelSelector(text, "labelSelector");
+        return { canonical: [...new Set(requirements.map(requirementText))].sort().join(","), requirements };
+    } catch {
+        return { canonical: text };
+    }
+}
+
+/** Whether a server with these labels is selected (a missing label satisfies "!=" and "notin", as in Kubernetes' selectors). */
+export function selectorSelects(requirements: readonly LabelRequirement[], labels: Record<string, string>): boolean {
+    return requirements.every((r) => {
+        const has = Object.prototype.hasOwnProperty.call(labels, r.key);
+        if (r.op === "exists") return has;
+        if (r.op === "absent") return !has;
+        const inValues = has && r.values.includes(labels[r.key]);
+        return r.op === "in" ? inValues : !inValues;
+    });
+}
+
+/** Whether one server's labels could satisfy both selectors; an unreadable selector could select anything. */
+export function selectorsCouldOverlap(a: LabelSelector, b: LabelSelector): boolean {
+    if (!a.requirements || !b.requirements) return true;
+    const byKey = new Map<string, LabelRequirement[]>();
+    for (const r of [...a.requirements, ...b.requirements]) byKey.set(r.key, [...(byKey.get(r.key) ?? []), r]);
+    return [...byKey.values()].every((rs) => {
+        const present = rs.some((r) => r.op === "in" || r.op === "exists");
+        if (!present) return true; // absent satisfies "!k", "!=" and "notin" alike
+        if (rs.some((r) => r.op === "absent")) return false;
+        const forbidden = new Set(rs.filter((r) => r.op === "notin").flatMap((r) => r.values));
+        const allowed = rs.filter((r) => r.op === "in").map((r) => r.values);
+        if (allowed.length === 0) return true; // any value not forbidden
+        return allowed.reduce((acc, v) => acc.filter((x) => v.includes(x))).some((v) => !forbidden.has(v));
+    });
+}
+
 /**
  * Checks a label selector against Hetzner's selector language (`parseLabelSelector`);
  * returns it trimmed, otherwise as written (a rewrite would replace existing

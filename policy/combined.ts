@@ -30,7 +30,7 @@ import {
     resolveCloudflareOnlyConfig,
 } from "./policies";
 import type { CloudflareAnswer, CloudflareRanges } from "../components/cloudflare";
-import { LabelRequirement, parseLabelSelector } from "../components/hetzner-rules";
+import { LabelSelector as Selector, readLabelSelector, selectorsCouldOverlap, selectorSelects } from "../components/hetzner-rules";
 
 /** The part of @pulumi/policy's `PolicyResource` this policy reads. */
 export interface StackResource {
@@ -109,56 +109,6 @@ const AWS_SG_HOLDERS: Record<string, string[]> = {
 };
 const AWS_ENI_SG_ATTACHMENT = "aws:ec2/networkInterfaceSecurityGroupAttachment:NetworkInterfaceSecurityGroupAttachment";
 
-/** A Hetzner label selector, normalised; `requirements` undefined when Hetzner's grammar cannot read it (it may select anything). */
-interface Selector {
-    canonical: string;
-    requirements?: LabelRequirement[];
-}
-
-function requirementText(r: LabelRequirement): string {
-    if (r.op === "exists") return r.key;
-    if (r.op === "absent") return `!${r.key}`;
-    if (r.values.length === 1) return `${r.key}${r.op === "in" ? "=" : "!="}${r.values[0]}`;
-    return `${r.key} ${r.op} (${r.values.join(",")})`;
-}
-
-/** "app=web", "app==web" and "app in (web)" are one selector; requirement order does not matter. */
-export function readSelector(text: string): Selector {
-    try {
-        const requirements = parseLabelSelector(text, "labelSelector");
-        return { canonical: [...new Set(requirements.map(requirementText))].sort().join(","), requirements };
-    } catch {
-        return { canonical: text };
-    }
-}
-
-/** Whether a server with these labels is selected (a missing label satisfies "!=" and "notin", as in Kubernetes' selectors). */
-function selects(requirements: readonly LabelRequirement[], labels: Record<string, string>): boolean {
-    return requirements.every((r) => {
-        const has = Object.prototype.hasOwnProperty.call(labels, r.key);
-        if (r.op === "exists") return has;
-        if (r.op === "absent") return !has;
-        const inValues = has && r.values.includes(labels[r.key]);
-        return r.op === "in" ? inValues : !inValues;
-    });
-}
-
-/** Whether one server's labels could satisfy both selectors; an unreadable selector could select anything. */
-export function couldOverlap(a: Selector, b: Selector): boolean {
-    if (!a.requirements || !b.requirements) return true;
-    const byKey = new Map<string, LabelRequirement[]>();
-    for (const r of [...a.requirements, ...b.requirements]) byKey.set(r.key, [...(byKey.get(r.key) ?? []), r]);
-    return [...byKey.values()].every((rs) => {
-        const present = rs.some((r) => r.op === "in" || r.op === "exists");
-        if (!present) return true; // absent satisfies "!k", "!=" and "notin" alike
-        if (rs.some((r) => r.op === "absent")) return false;
-        const forbidden = new Set(rs.filter((r) => r.op === "notin").flatMap((r) => r.values));
-        const allowed = rs.filter((r) => r.op === "in").map((r) => r.values);
-        if (allowed.length === 0) return true; // any value not forbidden
-        return allowed.reduce((acc, v) => acc.filter((x) => v.includes(x))).some((v) => !forbidden.has(v));
-    });
-}
-
 function labelsOfServer(r: StackResource): Record<string, string> {
     const v = r.props.labels;
     if (typeof v !== "object" || v === null || Array.isArray(v)) return {};
@@ -181,7 +131,7 @@ export function membersOf(resources: readonly StackResource[]): Member[] {
     for (const r of resources) {
         if (r.type !== HCLOUD_FIREWALL_ATTACHMENT) continue;
         for (const fw of dependencyUrns(r, "firewallId")) {
-            selectorsOf.set(fw, [...(selectorsOf.get(fw) ?? []), ...strings(r.props.labelSelectors).map(readSelector)]);
+            selectorsOf.set(fw, [...(selectorsOf.get(fw) ?? []), ...strings(r.props.labelSelectors).map(readLabelSelector)]);
             extraTargets.set(fw, [...(extraTargets.get(fw) ?? []), ...dependencyUrns(r, "serverIds").map((u) => `hcloud-server:${u}`)]);
         }
     }
@@ -205,12 +155,12 @@ export function membersOf(resources: readonly StackResource[]): Member[] {
             case HCLOUD_FIREWALL: {
                 const blocks: any[] = Array.isArray(r.props.applyTos) ? r.props.applyTos : [];
                 const selectors = [
-                    ...blocks.flatMap((b) => (typeof b?.labelSelector === "string" && b.labelSelector !== "" ? [readSelector(b.labelSelector)] : [])),
+                    ...blocks.flatMap((b) => (typeof b?.labelSelector === "string" && b.labelSelector !== "" ? [readLabelSelector(b.labelSelector)] : [])),
                     ...(selectorsOf.get(r.urn) ?? []),
                 ];
                 targets = [
                     ...selectors.map((s) => `hcloud-label:${s.canonical}`),
-                    ...selectors.flatMap((s) => servers.filter((v) => s.requirements && selects(s.requirements, v.labels)).map((v) => `hcloud-server:${v.urn}`)),
+                    ...selectors.flatMap((s) => servers.filter((v) => s.requirements && selectorSelects(s.requirements, v.labels)).map((v) => `hcloud-server:${v.urn}`)),
                     ...blocks.flatMap((b) => (typeof b?.server === "number" && b.server !== 0 ? [`hcloud-server-id:${b.server}`] : [])),
                     ...dependencyUrns(r, "applyTos").filter((u) => byUrn.get(u)?.type === HCLOUD_SERVER).map((u) => `hcloud-server:${u}`),
                     ...(extraTargets.get(r.urn) ?? []),
@@ -246,7 +196,7 @@ export function membersOf(resources: readonly StackResource[]): Member[] {
 function joinUnresolvedSelectors(hetznerSelectors: Map<Member, Selector[]>, servers: { urn: string; labels: Record<string, string> }[]): void {
     const all = new Map<string, Selector>();
     for (const list of hetznerSelectors.values()) for (const s of list) all.set(s.canonical, s);
-    const resolved = (s: Selector) => s.requirements !== undefined && servers.some((v) => selects(s.requirements!, v.labels));
+    const resolved = (s: Selector) => s.requirements !== undefined && servers.some((v) => selectorSelects(s.requirements!, v.labels));
     const texts = [...all.keys()].sort();
     const parent = new Map(texts.map((t) => [t, t]));
     const root = (t: string): string => (parent.get(t) === t ? t : root(parent.get(t)!));
@@ -254,7 +204,7 @@ function joinUnresolvedSelectors(hetznerSelectors: Map<Member, Selector[]>, serv
         for (let j = i + 1; j < texts.length; j++) {
             const [a, b] = [all.get(texts[i])!, all.get(texts[j])!];
             if (resolved(a) && resolved(b)) continue; // the stack's servers say which servers each selects
-            if (couldOverlap(a, b)) parent.set(root(texts[j]), root(texts[i]));
+            if (selectorsCouldOverlap(a, b)) parent.set(root(texts[j]), root(texts[i]));
         }
     }
     const components = new Map<string, string[]>();

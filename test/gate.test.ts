@@ -106,6 +106,56 @@ describe("checkDeployment (pure)", () => {
         );
     });
 
+    // F2: a server admits the union of every firewall applied to it.
+    describe("firewalls that may share a server are judged on their union", () => {
+        const hz = (applyTo: object, rules: object[], ssh: object = { sources: ["203.0.113.10"] }) => ({ provider: "hetzner", ssh, applyTo, rules });
+        const dig = (placement: object, rules: object[]) => ({ provider: "digitalocean", ssh: { sources: ["203.0.113.10"] }, ...placement, rules });
+        const half = (n: 0 | 1, port: number | string = 443) => [{ description: `half ${n}`, port, sources: [n === 0 ? "17.0.0.0/9" : "17.128.0.0/9"] }];
+        test.each<[string, Record<string, unknown>, string]>([
+            [
+                "Hetzner: one selector, spelt two ways, /9 + /9 on 443",
+                { a: hz({ labelSelectors: ["app=web"] }, half(0)), b: hz({ labelSelectors: ["app in (web)"] }, half(1)) },
+                'firewalls.a (label selector "app=web"), firewalls.b (label selector "app=web") may be applied to the same servers, and a server admits the union of its firewalls (judged together where the program cannot tell them apart, fail closed): ' +
+                    "firewalls.a.rules[0].sources + firewalls.b.rules[0].sources: together, firewalls.a.rules[0].sources (tcp 443) with 8388608 IPv4 addresses (a /9 worth, 0.2% of IPv4) and firewalls.b.rules[0].sources (tcp 443) with 8388608 IPv4 addresses (a /9 worth, 0.2% of IPv4) " +
+                    "would admit 16777216 IPv4 addresses (a /8 worth, 0.39% of IPv4) to port 443, which only Cloudflare may reach",
+            ],
+            [
+                "Hetzner: SSH from a /9 in each, selectors on different labels (one server may carry both)",
+                { a: hz({ labelSelectors: ["app=web"] }, [], { sources: ["16.0.0.0/9"] }), b: hz({ labelSelectors: ["env=prod"] }, [], { sources: ["16.128.0.0/9"] }) },
+                "firewalls.a.ssh.sources + firewalls.b.ssh.sources: together, firewalls.a.ssh.sources (tcp 22) with 8388608 IPv4 addresses (a /9 worth, 0.2% of IPv4) and firewalls.b.ssh.sources (tcp 22) with 8388608 IPv4 addresses (a /9 worth, 0.2% of IPv4) would admit 16777216 IPv4 addresses (a /8 worth, 0.39% of IPv4) to the SSH port 22",
+            ],
+            ["Hetzner: a selector and a server id (that server's labels are unknown)", { a: hz({ labelSelectors: ["app=web"] }, half(0)), b: hz({ serverIds: [42] }, half(1, "400-500")) }, "firewalls.b (server 42) may be applied to the same servers"],
+            ["Hetzner: the same server id", { a: hz({ serverIds: [7, 42] }, half(0)), b: hz({ serverIds: [42] }, half(1)) }, "to port 443, which only Cloudflare may reach"],
+            ["Hetzner: selectors that exclude each other", { a: hz({ labelSelectors: ["app=web"] }, half(0)), b: hz({ labelSelectors: ["app=api"] }, half(1)) }, ""],
+            ["Hetzner: different server ids", { a: hz({ serverIds: [7] }, half(0)), b: hz({ serverIds: [42] }, half(1)) }, ""],
+            ["unattached firewalls", { a: hz({}, half(0)), b: hz({}, half(1)) }, ""],
+            ["DigitalOcean: two different tags (a Droplet may carry both), tcp 443 and udp 443", { web: dig({ tags: ["web"] }, half(0)), db: dig({ tags: ["db"] }, [{ ...half(1)[0], protocol: "udp" }]) }, 'firewalls.web (tag "web"), firewalls.db (tag "db") may be applied'],
+            ["DigitalOcean: a tag and a Droplet", { web: dig({ tags: ["web"] }, half(0)), five: dig({ dropletIds: [5] }, half(1)) }, "firewalls.five (Droplet 5) may be applied"],
+            ["DigitalOcean: different Droplets", { four: dig({ dropletIds: [4] }, half(0)), five: dig({ dropletIds: [5] }, half(1)) }, ""],
+            ["different clouds", { a: hz({ labelSelectors: ["app=web"] }, half(0)), web: dig({ tags: ["web"] }, half(1)) }, ""],
+            [
+                "a Cloudflare port of one is judged against the rules of the other",
+                { a: { ...hz({ labelSelectors: ["app=web"] }, []), cloudflare: { ports: [443, 8443] } }, b: hz({ labelSelectors: ["app=web"] }, [{ description: "wide", port: 8443, sources: ["17.0.0.0/8"] }]) },
+                "firewalls.b.rules[0].sources: firewalls.b.rules[0].sources (tcp 8443) would admit 16777216 IPv4 addresses (a /8 worth, 0.39% of IPv4) to port 8443, which only Cloudflare may reach",
+            ],
+            [
+                "SSH opened to all by one: the other must say so too",
+                { a: hz({ labelSelectors: ["app=web"] }, [], { sources: ["0.0.0.0/0"], allowFromAnywhere: true }), b: hz({ labelSelectors: ["app=web"] }, []) },
+                "set ssh.allowFromAnywhere: true if that is really intended",
+            ],
+        ])("%s", (_name, firewalls, message) => {
+            const config = configOf(firewalls);
+            if (message === "") expect(() => checkDeployment(config, SAMPLE_RANGES)).not.toThrow();
+            else expect(() => checkDeployment(config, SAMPLE_RANGES)).toThrow(message);
+        });
+
+        test("each firewall alone passes in every refused case: only the union is broad", () => {
+            for (const fw of [hz({ labelSelectors: ["app=web"] }, half(0)), hz({ labelSelectors: ["app=web"] }, [], { sources: ["16.0.0.0/9"] })]) {
+                expect(() => checkDeployment(configOf({ a: fw }), SAMPLE_RANGES)).not.toThrow();
+            }
+        });
+    });
+
     test("two edges on one zone", () => {
         // parseStackConfig refuses it already; the gate holds it too, for programs that build the map themselves.
         const firewalls = { a: configOf({ a: good }).a, b: { ...configOf({ b: api }).b, edge: { zoneId: ZONE } } } as Record<string, FirewallConfig>;
@@ -187,6 +237,19 @@ describe("the program registers nothing when the gate refuses", () => {
             "duplicate delivery hosts",
             async () => ({ config: { firewalls: { web: good, api: { ...api, hostFirewall: { overSsh: { hosts: ["203.0.113.30"] } } } } }, answer: answerWith({}) }),
             "firewalls.api.hostFirewall.overSsh.hosts[0]: 203.0.113.30 already receives the host ruleset of firewalls.web",
+        ],
+        [
+            "two firewalls on one label selector whose union on 443 is a /8",
+            async () => ({
+                config: {
+                    firewalls: {
+                        a: { provider: "hetzner", ssh: { sources: ["203.0.113.10"] }, applyTo: { labelSelectors: ["app=web"] }, rules: [{ description: "x", port: 443, sources: ["17.0.0.0/9"] }] },
+                        b: { provider: "hetzner", ssh: { sources: ["203.0.113.10"] }, applyTo: { labelSelectors: ["app=web"] }, rules: [{ description: "y", port: 443, sources: ["17.128.0.0/9"] }] },
+                    },
+                },
+                answer: answerWith({}),
+            }),
+            "would admit 16777216 IPv4 addresses (a /8 worth, 0.39% of IPv4) to port 443",
         ],
         [
             "colliding edge record names",
