@@ -84,6 +84,29 @@ describe("the scheduled refresh workflow", () => {
         expect(steps[up].with.refresh).toBe(true);
     });
 
+    test("the drift check calls it a first run only when the stack does not exist; any other select failure fails the job", async () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cof-drift-"));
+        try {
+            const run = async (selectOutput: string) => {
+                // A stand-in pulumi whose `stack select` fails with the given message (Pulumi's own wording:
+                // pkg/cmd/pulumi, `no stack named '%s' found`).
+                fs.writeFileSync(path.join(dir, "pulumi"), `#!/bin/sh\nif [ "$1 $2" = "stack select" ]; then echo ${JSON.stringify(selectOutput)} >&2; exit 255; fi\nexit 0\n`, { mode: 0o755 });
+                const out = path.join(dir, "out");
+                fs.writeFileSync(out, "");
+                const r = await promisify(execFile)("bash", ["-e", "-c", steps[stepIndex((s) => s.id === "drift")].run], { cwd: dir, env: { ...process.env, PATH: `${dir}:${process.env.PATH}`, STACK: "prod", GITHUB_OUTPUT: out } }).then(
+                    () => 0,
+                    (e) => e.code as number,
+                );
+                return { code: r, output: fs.readFileSync(out, "utf8") };
+            };
+            expect(await run("error: no stack named 'prod' found")).toEqual({ code: 0, output: "result=no-stack\n" });
+            expect(await run("error: could not reach the backend: dial tcp: i/o timeout")).toEqual({ code: 1, output: "result=error\n" });
+            expect(await run("error: no stack named 'other' found")).toEqual({ code: 1, output: "result=error\n" });
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
     test("secrets reach only the drift check and the deploy; never npm ci, the plan or the audit", () => {
         steps.forEach((s, i) => {
             const names = secretsIn(s);
