@@ -82,6 +82,15 @@ describe("checkDeployment (pure)", () => {
             "firewalls.web.hostFirewall.overSsh.hosts[1]: 2001:DB8:0::30 already receives the host ruleset of firewalls.web.hostFirewall.overSsh.hosts[0]",
         ],
         [
+            "host delivery names that collide across two firewalls (a + x-host-y.example, a-host-x + y.example)",
+            {
+                a: { ...good, edge: undefined, hostFirewall: { overSsh: { hosts: ["x-host-y.example"] } } },
+                "a-host-x": { ...api, hostFirewall: { overSsh: { hosts: ["y.example"] } } },
+            },
+            SAMPLE_RANGES,
+            'firewalls.a-host-x.hostFirewall.overSsh.hosts[0] and firewalls.a.hostFirewall.overSsh.hosts[0] would both register a cloudflare-origin-firewall:index:HostFirewallOverSsh named "a-host-x-host-y.example"',
+        ],
+        [
             "edge record names that collide across two firewalls",
             {
                 a: { provider: "hetzner", ssh: good.ssh, edge: { zoneId: ZONE, records: { "x-edge-foo.com": { ipv4: "203.0.113.20" } } } },
