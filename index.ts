@@ -7,30 +7,13 @@
 // digitalocean:token / DIGITALOCEAN_TOKEN, cloudflare:apiToken / CLOUDFLARE_API_TOKEN);
 // this program never reads or logs them.
 import * as pulumi from "@pulumi/pulumi";
-import {
-    checkDeployment,
-    checkFirewallsPerServer,
-    checkLockout,
-    checkOriginPullRotation,
-    CloudflareOriginEdge,
-    DigitalOceanOriginFirewall,
-    fetchCloudflareRanges,
-    fetchZoneOriginPullCertificates,
-    fetchPublicAddress,
-    isLoopbackUrl,
-    LockoutError,
-    lockoutGuardMode,
-    originPullGenerations,
-    resolvePolicyNames,
-    summarizeAdmitted,
-    HetznerOriginFirewall,
-    hostFirewallCloudInit,
-    HostFirewallOverSsh,
-    hostDeliveryResourceName,
-    parseStackConfig,
-    projectConfigValues,
-    renderNftables,
-} from "./components";
+import { checkOriginPullRotation, CloudflareOriginEdge, DigitalOceanOriginFirewall, fetchCloudflareRanges, fetchZoneOriginPullCertificates, originPullGenerations, resolvePolicyNames, HetznerOriginFirewall, hostFirewallCloudInit, HostFirewallOverSsh, parseStackConfig, projectConfigValues, renderNftables } from "./components";
+import { checkDeployment } from "./components/gate";
+import { checkFirewallsPerServer } from "./components/hetzner-rules";
+import { hostDeliveryResourceName } from "./components/host-firewall";
+import { checkLockout, LockoutError, lockoutGuardMode } from "./components/lockout";
+import { summarizeAdmitted } from "./components/policy";
+import { fetchPublicAddress, isLoopbackUrl } from "./components/trace";
 
 /** This machine's public addresses (IPv4 and IPv6 where it has them), or why none could be learned. */
 async function deployerAddresses(url: string | undefined): Promise<{ addresses: string[]; problem?: string }> {

@@ -22,21 +22,12 @@ import { ROOT } from "../scripts/stack-config";
 installMocks({ stack: "bench" });
 // Loaded after the mocks, as a program would be.
 import * as pulumi from "@pulumi/pulumi";
-import {
-    admittedEntries,
-    clearCloudflareRangesCache,
-    fetchCloudflareRanges,
-    HetznerOriginFirewall,
-    parseSingleAddress,
-    PolicyRule,
-    renderNftables,
-    renderPolicy,
-    toDigitalOceanRules,
-    toHetznerRules,
-    validateCloudflareRanges,
-    validateEgress,
-    validatePolicy,
-} from "../components";
+import { fetchCloudflareRanges, HetznerOriginFirewall, PolicyRule, renderNftables, renderPolicy, validatePolicy } from "../components";
+import { parseSingleAddress } from "../components/cidr";
+import { clearCloudflareRangesCache, validateCloudflareRanges } from "../components/cloudflare";
+import { toDigitalOceanRules, validateEgress } from "../components/digitalocean-rules";
+import { toHetznerRules } from "../components/hetzner-rules";
+import { admittedEntries } from "../components/policy";
 
 const QUICK = process.env.BENCH_QUICK === "1";
 const RUNS = QUICK ? 1 : 5;

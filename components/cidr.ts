@@ -138,7 +138,7 @@ export function toCidr(input: string): Cidr {
 }
 
 /** Orders IPv4 before IPv6, then by address, then by prefix length. */
-export function compareCidrs(a: Cidr, b: Cidr): number {
+function compareCidrs(a: Cidr, b: Cidr): number {
     if (a.family !== b.family) return a.family - b.family;
     for (let i = 0; i < a.bytes.length; i++) {
         if (a.bytes[i] !== b.bytes[i]) return a.bytes[i] - b.bytes[i];
@@ -276,7 +276,7 @@ export function coverage(cidrs: readonly Cidr[]): Coverage {
 }
 
 /** A source set is broad when it covers at least an IPv4 /8 or an IPv6 /16 worth of addresses. */
-export const BROAD = { v4: 1n << 24n, v6: 1n << 112n } as const;
+const BROAD = { v4: 1n << 24n, v6: 1n << 112n } as const;
 
 /** True when the coverage reaches `BROAD` in either family. */
 export function isBroad(cov: Coverage): boolean {

@@ -81,6 +81,7 @@ export interface AccessRuleTarget {
  * an IPv6 access rule value (terraform-provider-cloudflare v5.22.0
  * internal/services/access_rule/ipv6_validator.go l.41-59), and Cloudflare returns
  * this form, so comparing in it gives no perpetual diff.
+ * @internal Exported for the tests; not part of the package API.
  */
 export function ipv6LongForm(address: string): string {
     const b = ipaddr.IPv6.parse(address).toByteArray();
@@ -88,7 +89,7 @@ export function ipv6LongForm(address: string): string {
 }
 
 /** An access rule value as Cloudflare keeps it: IPv6 (address or block) in the long form, IPv4 as is. */
-export function accessRuleValue(c: Cidr): string {
+function accessRuleValue(c: Cidr): string {
     if (c.family === 4) return c.text.split("/")[0] + (c.prefix === 32 ? "" : `/${c.prefix}`);
     const long = ipv6LongForm(c.text.split("/")[0]);
     return c.prefix === 128 ? long : `${long}/${c.prefix}`;
@@ -97,7 +98,7 @@ export function accessRuleValue(c: Cidr): string {
 const IPV4_RANGES = [16, 24];
 const IPV6_RANGES = [32, 48, 64];
 
-/** Validates blocked sources into Access rule targets: canonical, deduplicated, sorted. */
+/** Validates blocked sources into Access rule targets: canonical, deduplicated, sorted. @internal Exported for the tests; not part of the package API. */
 export function validateBlockedSources(sources: unknown): AccessRuleTarget[] {
     if (sources === undefined) return [];
     if (!Array.isArray(sources)) throw new PolicyError(`blockedSources: ${JSON.stringify(sources)} must be a list of addresses or CIDR blocks`);
@@ -123,7 +124,7 @@ export function validateBlockedSources(sources: unknown): AccessRuleTarget[] {
 }
 
 /** A Cloudflare zone id: 32 lower-case hex digits. */
-export const ZONE_ID = /^[0-9a-f]{32}$/;
+const ZONE_ID = /^[0-9a-f]{32}$/;
 
 /**
  * The canonical text of a record's address (RFC 5952 for IPv6), the form
@@ -174,6 +175,7 @@ export interface ZoneOriginPullCertificate {
  * The generation of a client certificate this package generated for `component`, read
  * from its subject (O=cloudflare-origin-firewall, CN="<component> Cloudflare origin
  * pull", OU="generation N" from 2 on); undefined for any other certificate.
+ * @internal Exported for the tests; not part of the package API.
  */
 export function originPullGenerationOf(pem: string, component: string): number | undefined {
     let subject: string;

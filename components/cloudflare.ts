@@ -62,18 +62,18 @@ export interface AnswerLimits {
 }
 
 /** The limits applied unless `answerLimits` raises them. */
-export const DEFAULT_ANSWER_LIMITS: Readonly<AnswerLimits> = Object.freeze({
+const DEFAULT_ANSWER_LIMITS: Readonly<AnswerLimits> = Object.freeze({
     minPrefixV4: 12,
     minPrefixV6: 28,
     maxAddressesV4: 1n << 23n,
     maxAddressesV6: 1n << 102n,
 });
 
-export const DEFAULT_CLOUDFLARE_IPS_URL = "https://api.cloudflare.com/client/v4/ips";
+const DEFAULT_CLOUDFLARE_IPS_URL = "https://api.cloudflare.com/client/v4/ips";
 /** Answers larger than this are refused unread. */
-export const MAX_BODY_BYTES = 1024 * 1024;
+const MAX_BODY_BYTES = 1024 * 1024;
 /** More entries than this in one list is not a plausible answer. */
-export const MAX_ENTRIES = 200;
+const MAX_ENTRIES = 200;
 const MAX_RETRY_AFTER_MS = 30_000;
 const MAX_REDIRECTS = 3;
 /** The redirect statuses that are followed (same host only). */
@@ -85,7 +85,7 @@ export function isLoopbackHost(url: URL): boolean {
     return LOOPBACK_HOSTS.test(url.hostname);
 }
 /** The only non-loopback host ranges may come from. */
-export const CLOUDFLARE_API_HOST = "api.cloudflare.com";
+const CLOUDFLARE_API_HOST = "api.cloudflare.com";
 
 /** A rejected Cloudflare answer; the message names the source and the fault. */
 export class CloudflareRangesError extends Error {

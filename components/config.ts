@@ -105,7 +105,7 @@ const urlAllowedBy = (problemOf: (url: string) => string | undefined) =>
 const firewall = z.discriminatedUnion("provider", [hetzner, digitalocean], { error: 'provider must be "hetzner" or "digitalocean"' });
 
 /** The project's stack config, after validation. */
-export const stackConfigSchema = z.strictObject({
+const stackConfigSchema = z.strictObject({
     /** Firewalls keyed by a stable name (a map, so identities never shift). */
     firewalls: z
         .record(z.string().regex(/^[a-z0-9][a-z0-9-]*$/, "must be lower-case letters, digits and dashes"), firewall)

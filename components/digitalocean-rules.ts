@@ -9,15 +9,15 @@ import { checkRuleCount, OriginPolicyArgs, PolicyError, PolicyRule, splitRules, 
 import { showText } from "./text";
 
 /** DigitalOcean: at most 10 Droplets per firewall (use tags beyond). */
-export const DO_MAX_DROPLETS = 10;
+const DO_MAX_DROPLETS = 10;
 /** DigitalOcean: at most 5 tags per firewall. */
-export const DO_MAX_TAGS = 5;
+const DO_MAX_TAGS = 5;
 /** DigitalOcean: at most 50 inbound plus outbound rules per firewall. */
-export const DO_MAX_RULES = 50;
+const DO_MAX_RULES = 50;
 /** DigitalOcean: at most 1000 entries in one rule's sources or destinations. */
-export const DO_MAX_ADDRESSES_PER_RULE = 1000;
+const DO_MAX_ADDRESSES_PER_RULE = 1000;
 /** The full port range; "all" and "0" come back from the API as "0" and cause perpetual diffs. */
-export const DO_ALL_PORTS = "1-65535";
+const DO_ALL_PORTS = "1-65535";
 
 // DigitalOcean's own patterns for tag and firewall names.
 const TAG = /^[a-zA-Z0-9_\-:]+$/;

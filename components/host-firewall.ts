@@ -15,13 +15,11 @@ import { Document, isMap, isSeq, parse, Scalar, YAMLMap, YAMLSeq } from "yaml";
 import { PolicyError } from "./policy";
 import { showText } from "./text";
 
-/** Where the ruleset is kept on the host, loaded at boot. */
+/** Where the ruleset is kept on the host, loaded at boot. @internal Exported for the tests; not part of the package API. */
 export const HOST_RULESET_PATH = "/etc/cloudflare-origin-firewall/ruleset.nft";
 /** Where the commit-confirm script and the boot unit are kept on the host. */
-export const HOST_STATE_DIR = "/var/lib/cloudflare-origin-firewall";
-/** Where the commit-confirm script keeps its runtime state (lock, pending apply): gone after a reboot. */
-export const HOST_RUN_DIR = "/run/cloudflare-origin-firewall";
-/** The systemd unit that loads the persisted ruleset at boot, on every delivery path. */
+const HOST_STATE_DIR = "/var/lib/cloudflare-origin-firewall";
+/** The systemd unit that loads the persisted ruleset at boot, on every delivery path. @internal Exported for the tests; not part of the package API. */
 export const HOST_UNIT_NAME = "cloudflare-origin-firewall.service";
 
 function hostFile(name: string): string {
@@ -33,12 +31,12 @@ function hostFile(name: string): string {
     throw new Error(`host/${name} is missing from the package`);
 }
 
-/** The commit-confirm script, as shipped in the package (host/cof-host.sh). */
+/** The commit-confirm script, as shipped in the package (host/cof-host.sh). @internal Exported for the tests; not part of the package API. */
 export function hostScript(): string {
     return hostFile("cof-host.sh");
 }
 
-/** The boot unit, as shipped in the package (host/cloudflare-origin-firewall.service); cloud-init and the SSH delivery install the same text. */
+/** The boot unit, as shipped in the package (host/cloudflare-origin-firewall.service); cloud-init and the SSH delivery install the same text. @internal Exported for the tests; not part of the package API. */
 export function hostUnit(): string {
     return hostFile(HOST_UNIT_NAME);
 }

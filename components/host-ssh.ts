@@ -43,6 +43,7 @@ export interface HostFirewallOverSshArgs {
  * Checks the delivery settings that can be checked before deployment: the timings,
  * and the host and user when they are plain strings (they reach the SSH client
  * and the plan's output, so they must be an address or hostname and a user name).
+ * @internal Exported for the tests; not part of the package API.
  */
 export function validateSshDelivery(args: Pick<HostFirewallOverSshArgs, "rollbackSeconds" | "dialTimeoutSeconds"> & { connection?: Pick<HostSshConnection, "host" | "user"> }): { rollbackSeconds: number; dialTimeoutSeconds: number } {
     const host = args.connection?.host;
@@ -63,7 +64,7 @@ export function validateSshDelivery(args: Pick<HostFirewallOverSshArgs, "rollbac
 }
 
 /** Two dials at most, each bounded: a filtered or refused SSH port fails the deployment quickly instead of hanging it. */
-export const SSH_DIAL_ATTEMPTS = 2;
+const SSH_DIAL_ATTEMPTS = 2;
 
 /**
  * Applies the host ruleset over SSH at every deploy where it changed, with

@@ -65,7 +65,7 @@ export function validateDnsServers(servers: unknown, field = "dnsServers"): stri
     });
 }
 
-/** Resolves one name to all its A and AAAA records, or throws `NameResolutionError`. */
+/** Resolves one name to all its A and AAAA records, or throws `NameResolutionError`. @internal Exported for the tests; not part of the package API. */
 export async function resolveName(name: string, options: ResolveOptions = {}): Promise<string[]> {
     const timeoutMs = options.timeoutMs ?? 5000;
     const resolver = new dns.Resolver({ timeout: timeoutMs, tries: 1 });

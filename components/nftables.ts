@@ -16,9 +16,9 @@ import { admittedSet, PolicyError, PolicyRule, ValidatedPolicy } from "./policy"
 import { escapeText, MAX_DESCRIPTION_BYTES, truncateUtf8 } from "./text";
 
 /** The longest comment nft accepts, in bytes (nftables src/parser_bison.y, libnftnl `NFTNL_UDATA_COMMENT_MAXLEN`). */
-export const NFT_COMMENT_MAX_BYTES = MAX_DESCRIPTION_BYTES;
+const NFT_COMMENT_MAX_BYTES = MAX_DESCRIPTION_BYTES;
 
-/** Name of the one table this package owns on a host. */
+/** Name of the one table this package owns on a host. @internal Exported for the tests; not part of the package API. */
 export const NFT_TABLE = "cloudflare_origin_firewall";
 
 /** A named interval set of one family. */
@@ -51,7 +51,7 @@ export interface NftRuleset {
  * and position only (never its description, which is only a comment): ssh_v4,
  * cloudflare_v6, rule3_v4 (rules[3]), ping_v4.
  */
-export function nftSetName(rule: Pick<PolicyRule, "kind" | "index">, family: 4 | 6): string {
+function nftSetName(rule: Pick<PolicyRule, "kind" | "index">, family: 4 | 6): string {
     const base = rule.kind === "extra" ? `rule${rule.index}` : rule.kind === "cloudflare" || rule.kind === "ssh" || rule.kind === "ping" ? rule.kind : undefined;
     if (base === undefined) throw new Error(`nftables: a ${rule.kind} rule has no place in the host's inbound ruleset`);
     return `${base}_v${family}`;
@@ -62,6 +62,7 @@ export function nftSetName(rule: Pick<PolicyRule, "kind" | "index">, family: 4 |
  * gets): one set per distinct source list and family (shared by the rules that use
  * it, e.g. the Cloudflare ranges on 80 and 443), one rule per policy rule and
  * family. Set names are unique: a name is never given to two different lists.
+ * @internal Exported for the tests; not part of the package API.
  */
 export function buildNftRuleset(policy: ValidatedPolicy, ranges: CloudflareRanges): NftRuleset {
     const sets: NftSet[] = [];
@@ -97,6 +98,7 @@ export function buildNftRuleset(policy: ValidatedPolicy, ranges: CloudflareRange
  * as in the terminal; a validated description has none); and the result is cut to
  * 128 bytes of UTF-8 at a character boundary, the most nft takes
  * (`NFTNL_UDATA_COMMENT_MAXLEN`; a validated description always fits).
+ * @internal Exported for the tests; not part of the package API.
  */
 export function nftComment(text: string): string {
     return `"${truncateUtf8(escapeText(text, { keepBackslashes: true }).replace(/"/g, "'"), NFT_COMMENT_MAX_BYTES)}"`;
@@ -112,11 +114,11 @@ function match(rule: NftRule, original: boolean): string {
 }
 
 /** Echo requests answered per second (and burst) with `allowPing`. */
-export const PING_RATE = "10/second burst 20 packets";
-/** Prefix of the kernel log line of every logged drop: `journalctl -k | grep cof-drop`. */
+const PING_RATE = "10/second burst 20 packets";
+/** Prefix of the kernel log line of every logged drop: `journalctl -k | grep cof-drop`. @internal Exported for the tests; not part of the package API. */
 export const NFT_LOG_PREFIX = "cof-drop";
 /** Logged drops per second (and burst) per chain; every drop is counted regardless. */
-export const NFT_LOG_RATE = "5/second burst 10 packets";
+const NFT_LOG_RATE = "5/second burst 10 packets";
 
 /** Host-only settings the cloud firewall has no counterpart for. */
 export interface NftHostOptions {
@@ -133,7 +135,7 @@ export interface NftHostOptions {
     containerBridges?: string[];
 }
 
-export const DEFAULT_CONTAINER_BRIDGES: readonly string[] = ["docker0", "br-*"];
+const DEFAULT_CONTAINER_BRIDGES: readonly string[] = ["docker0", "br-*"];
 
 /**
  * Where container networks live: private IPv4 (RFC 1918, and RFC 6598 shared space) and
@@ -180,6 +182,7 @@ export function validateNftHostOptions(options: NftHostOptions = {}): Required<N
  * packets for a moment, which dropped about one new connection per 25 reloads.
  * A reload never removes objects; `host/cof-host.sh apply` deletes the ones the
  * new ruleset no longer declares, in the same transaction.
+ * @internal Exported for the tests; not part of the package API.
  */
 export function formatNftRuleset(model: NftRuleset, header = "cloudflare-origin-firewall", options: NftHostOptions = {}): string {
     const host = validateNftHostOptions(options);

@@ -7,7 +7,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import { Cidr, cidrContains, CidrError, coverage, describeCoverage, ipv4TransitionProblem, isBroad, mergeCidrs, toCidr, uniqueSorted, userCidr } from "./cidr";
 import type { CloudflareAnswer, CloudflareRanges } from "./cloudflare";
 import { isHostnameSource } from "./names";
-import { descriptionProblem, MAX_DESCRIPTION_BYTES, showText } from "./text";
+import { descriptionProblem, showText } from "./text";
 
 /** Who may reach SSH. */
 export interface SshPolicy {
@@ -110,11 +110,6 @@ export class PolicyError extends Error {
 
 export const DEFAULT_SSH_PORT = 22;
 export const DEFAULT_CLOUDFLARE_PORTS: readonly number[] = [443];
-/**
- * Longest description accepted from the user, in bytes of UTF-8 (the nftables
- * comment limit; see components/text.ts).
- */
-export const MAX_DESCRIPTION = MAX_DESCRIPTION_BYTES;
 export const WORLD = ["0.0.0.0/0", "::/0"] as const;
 
 const show = (v: unknown): string => JSON.stringify(v) ?? String(v);
@@ -128,7 +123,7 @@ export function validatePort(value: unknown, field: string): number {
 }
 
 /** Checks a port or port range ("8000-8100") and returns its canonical text. */
-export function validatePortSpec(value: unknown, field: string): string {
+function validatePortSpec(value: unknown, field: string): string {
     if (typeof value === "number") return String(validatePort(value, field));
     const m = typeof value === "string" ? /^(\d{1,5})(?:-(\d{1,5}))?$/.exec(value) : null;
     if (!m) {
@@ -142,7 +137,7 @@ export function validatePortSpec(value: unknown, field: string): string {
 }
 
 /** Inclusive numeric bounds of a canonical port spec. */
-export function portBounds(port: string): [number, number] {
+function portBounds(port: string): [number, number] {
     const [low, high] = port.split("-").map(Number);
     return [low, high ?? low];
 }
@@ -176,7 +171,7 @@ export function validateSources(value: unknown, field: string, names: NamesMode 
 const DESCRIPTION_HINT = 'every rule needs a description saying what it admits, e.g. "Grafana from the office"';
 
 /** Checks a rule description (printable, at most 128 bytes; components/text.ts) and returns it trimmed. */
-export function validateDescription(value: unknown, field: string): string {
+function validateDescription(value: unknown, field: string): string {
     if (value === undefined || value === null) throw new PolicyError(`${field}: missing; ${DESCRIPTION_HINT}`);
     if (typeof value !== "string") throw new PolicyError(`${field}: ${show(value)} is not text; ${DESCRIPTION_HINT}`);
     const problem = descriptionProblem(value);
@@ -203,7 +198,7 @@ export function validateTraffic(rule: { protocol?: string; port?: number | strin
     return { protocol, port: validatePortSpec(rule.port, `${at}.port`) };
 }
 
-/** True when the canonical port spec `spec` includes `port`. */
+/** True when the canonical port spec `spec` includes `port`. @internal Exported for the tests; not part of the package API. */
 export function portInSpec(port: number, spec: string | undefined): boolean {
     if (spec === undefined) return false;
     const [low, high] = portBounds(spec);
@@ -464,7 +459,7 @@ export function formatPorts(ports: readonly [number, number]): string {
 }
 
 /** The config field a rule's sources come from, for messages. */
-export function ruleField(rule: PolicyRule): string {
+function ruleField(rule: PolicyRule): string {
     switch (rule.kind) {
         case "ssh":
             return "ssh.sources";
@@ -482,7 +477,7 @@ export function ruleField(rule: PolicyRule): string {
 }
 
 /** A rule in words, for messages: `SSH (tcp 22)`, `rules[2] ("office", tcp 440-450)`. */
-export function ruleInWords(rule: PolicyRule): string {
+function ruleInWords(rule: PolicyRule): string {
     const traffic = `${rule.protocol}${rule.port === undefined ? "" : ` ${rule.port}`}`;
     switch (rule.kind) {
         case "ssh":

@@ -34,14 +34,14 @@ const ESCAPED_ALL = new RegExp(`[${REFUSED}\\\\]`, "gu");
 export const MAX_DESCRIPTION_BYTES = 128;
 
 /** The bytes of `text` in UTF-8. */
-export function utf8Length(text: string): number {
+function utf8Length(text: string): number {
     return Buffer.byteLength(text, "utf8");
 }
 
 const hex = (cp: number, width: number) => cp.toString(16).toUpperCase().padStart(width, "0");
 
 /** `U+202E` for a code point. */
-export function codePointName(cp: number): string {
+function codePointName(cp: number): string {
     return `U+${hex(cp, 4)}`;
 }
 
@@ -58,7 +58,7 @@ function kindOf(ch: string): string {
  * The first character of `value` we never emit, as "U+XXXX (what it is) at
  * character N", or undefined when the text is printable.
  */
-export function unprintableIn(value: string): string | undefined {
+function unprintableIn(value: string): string | undefined {
     let i = 0;
     for (const ch of value) {
         i++;

@@ -7,7 +7,7 @@
 import { CidrError, parseSingleAddress } from "./cidr";
 import { endpointUrlProblem, EndpointRule, isLoopbackHost } from "./cloudflare";
 
-export const DEFAULT_TRACE_URL = "https://www.cloudflare.com/cdn-cgi/trace";
+const DEFAULT_TRACE_URL = "https://www.cloudflare.com/cdn-cgi/trace";
 const TRACE_ENDPOINT: EndpointRule = {
     hosts: ["www.cloudflare.com", "cloudflare.com", "one.one.one.one", "1.1.1.1", "[2606:4700:4700::1111]"],
     what: "Cloudflare's trace endpoint",
@@ -16,7 +16,7 @@ const TRACE_ENDPOINT: EndpointRule = {
 const MAX_BODY = 16 * 1024;
 
 /** A doubtful trace answer; never treated as "no address" silently. */
-export class PublicAddressError extends Error {
+class PublicAddressError extends Error {
     constructor(url: string, problem: string) {
         super(`could not learn this machine's public address from ${url}: ${problem}`);
         this.name = "PublicAddressError";
@@ -33,7 +33,7 @@ export interface PublicAddressOptions {
     deadlineMs?: number;
 }
 
-/** Parses a trace body: `key=value` lines, exactly one `ip=` with one address. */
+/** Parses a trace body: `key=value` lines, exactly one `ip=` with one address. @internal Exported for the tests; not part of the package API. */
 export function parseTrace(body: string, url = DEFAULT_TRACE_URL): string {
     const lines = body.split("\n").map((l) => l.trim()).filter(Boolean);
     if (lines.length === 0 || lines.some((l) => !/^[a-z_]+=.*$/.test(l))) {

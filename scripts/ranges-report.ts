@@ -13,7 +13,9 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { canonicalCidrList, CloudflareRanges, escapeText } from "../components";
+import { CloudflareRanges } from "../components";
+import { canonicalCidrList } from "../components/cidr";
+import { escapeText } from "../components/text";
 import { EXIT, parseCli, runCli, valueFlags } from "./cli";
 import { loadRanges, readRangesFile, userPath } from "./ranges";
 

@@ -5,7 +5,9 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { CloudflareRanges, CloudflareRangesError, escapeText, fetchCloudflareRanges, validateCloudflareAnswer } from "../components/core";
+import { CloudflareRanges, CloudflareRangesError, fetchCloudflareRanges } from "../components/core";
+import { validateCloudflareAnswer } from "../components/cloudflare";
+import { escapeText } from "../components/text";
 
 /** Options shared by plan, nftables and audit. */
 export interface RangesOptions {

@@ -4,18 +4,10 @@
 // and for a few generated policies by real packets between namespaces.
 import * as fc from "fast-check";
 import * as path from "path";
-import {
-    buildNftRuleset,
-    NFT_TABLE,
-    OriginPolicyArgs,
-    PolicyError,
-    renderNftables,
-    renderPolicy,
-    toDigitalOceanRules,
-    toHetznerRules,
-    validateEgress,
-    validatePolicy,
-} from "../components";
+import { OriginPolicyArgs, PolicyError, renderNftables, renderPolicy, validatePolicy } from "../components";
+import { toDigitalOceanRules, validateEgress } from "../components/digitalocean-rules";
+import { toHetznerRules } from "../components/hetzner-rules";
+import { buildNftRuleset, NFT_TABLE } from "../components/nftables";
 import { blockRange, canonical, Item, itemsFromNftJson, itemsOf } from "./helpers/admitted-compare";
 import { SAMPLE_RANGES } from "./helpers/fixtures";
 import { Lab, netnsUnavailable, SERVER } from "./helpers/netns";

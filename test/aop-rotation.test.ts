@@ -6,7 +6,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { promisify } from "util";
-import { checkOriginPullRotation, originPullGenerationOf, ZoneOriginPullCertificate } from "../components";
+import { checkOriginPullRotation, ZoneOriginPullCertificate } from "../components";
+import { originPullGenerationOf } from "../components/cloudflare-edge-rules";
 import { startServer } from "./helpers/server";
 import { compiled } from "./helpers/compiled";
 

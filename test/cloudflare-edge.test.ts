@@ -3,7 +3,8 @@ import { installMocks, valueOf } from "../scripts/mock-runtime";
 
 // Mocks first, then the code under test.
 const resources = installMocks();
-import { checkOneEdgePerZone, CloudflareOriginEdge, ipv6LongForm, validateBlockedSources, validateEdge } from "../components";
+import { checkOneEdgePerZone, CloudflareOriginEdge } from "../components";
+import { ipv6LongForm, validateBlockedSources, validateEdge } from "../components/cloudflare-edge-rules";
 
 const ZONE = "0123456789abcdef0123456789abcdef";
 const URN_PREFIX = "urn:pulumi:test::cloudflare-origin-firewall::cloudflare-origin-firewall:index:CloudflareOriginEdge$";
@@ -148,7 +149,7 @@ describe("edge validation", () => {
         const names = new Set<string>();
         for (const v of ["2001:db8::1", "2001:db8:1::", "2001:db8::/48", "2001:db8::48", "198.51.100.0/24", "198.51.100.24"]) {
             const t = validateBlockedSources([v])[0];
-            names.add(require("../components").blockResourceName("e", t.value));
+            names.add(require("../components/cloudflare-edge-rules").blockResourceName("e", t.value));
         }
         expect(names.size).toBe(6);
     });

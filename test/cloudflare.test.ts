@@ -1,11 +1,6 @@
 import * as fc from "fast-check";
-import {
-    canonicalCidr,
-    cloudflareUrlProblem,
-    clearCloudflareRangesCache,
-    fetchCloudflareRanges,
-    validateCloudflareRanges,
-} from "../components";
+import { canonicalCidr, fetchCloudflareRanges } from "../components";
+import { cloudflareUrlProblem, clearCloudflareRangesCache, validateCloudflareRanges } from "../components/cloudflare";
 import { CidrError, parseSingleAddress } from "../components/cidr";
 import { answerWith, sampleAnswer, startServer, TestServer } from "./helpers/server";
 
@@ -402,7 +397,7 @@ describe("fetchCloudflareRanges: odd answer shapes (issue 19)", () => {
     });
 
     test("property: success true with any non-empty errors list is rejected, live and as a saved answer", async () => {
-        const { validateHandedInRanges } = await import("../components");
+        const { validateHandedInRanges } = await import("../components/cloudflare");
         await fc.assert(
             fc.asyncProperty(fc.array(fc.oneof(fc.record({ code: fc.integer(), message: fc.string() }), fc.string(), fc.integer()), { minLength: 1, maxLength: 3 }), async (errors) => {
                 clearCloudflareRangesCache();

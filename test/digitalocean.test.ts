@@ -5,15 +5,9 @@ import { expectedTriples, policyArb } from "./helpers/policy-arb";
 
 // Mocks first, then the code under test.
 const resources = installMocks();
-import {
-    DigitalOceanOriginFirewall,
-    renderPolicy,
-    toDigitalOceanRules,
-    toHetznerRules,
-    validateDigitalOceanPlacement,
-    validateEgress,
-    validatePolicy,
-} from "../components";
+import { DigitalOceanOriginFirewall, renderPolicy, validatePolicy } from "../components";
+import { toDigitalOceanRules, validateDigitalOceanPlacement, validateEgress } from "../components/digitalocean-rules";
+import { toHetznerRules } from "../components/hetzner-rules";
 
 const inputsOf = (name: string) => resources.find((r) => r.type === "digitalocean:index/firewall:Firewall" && r.name === name)?.inputs;
 

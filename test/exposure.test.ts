@@ -4,20 +4,9 @@ import { execFile } from "child_process";
 import * as fc from "fast-check";
 import * as path from "path";
 import { promisify } from "util";
-import {
-    admittedSet,
-    admittingContributions,
-    cidrContains,
-    formatPorts,
-    coverage,
-    isBroad,
-    OriginPolicyArgs,
-    parseStackConfig,
-    portInSpec,
-    renderPolicy,
-    toCidr,
-    validatePolicy,
-} from "../components";
+import { OriginPolicyArgs, parseStackConfig, renderPolicy, validatePolicy } from "../components";
+import { cidrContains, coverage, isBroad, toCidr } from "../components/cidr";
+import { admittedSet, admittingContributions, formatPorts, portInSpec } from "../components/policy";
 import { CF_SOURCES, SAMPLE_RANGES } from "./helpers/fixtures";
 import { answerWith, startServer } from "./helpers/server";
 import { compiled } from "./helpers/compiled";

@@ -9,20 +9,10 @@ import { sampleAnswer, startServer } from "./helpers/server";
 
 // Mocks first, then the code under test.
 const resources = installMocks();
-import {
-    canonicalCidrList,
-    checkFirewallsPerServer,
-    clearCloudflareRangesCache,
-    fetchCloudflareRanges,
-    HetznerOriginFirewall,
-    OriginPolicyArgs,
-    renderPolicy,
-    toHetznerApplyTos,
-    toHetznerRules,
-    validateHetznerNaming,
-    validateLabelSelector,
-    validatePolicy,
-} from "../components";
+import { fetchCloudflareRanges, HetznerOriginFirewall, OriginPolicyArgs, renderPolicy, validatePolicy } from "../components";
+import { canonicalCidrList } from "../components/cidr";
+import { clearCloudflareRangesCache } from "../components/cloudflare";
+import { checkFirewallsPerServer, toHetznerApplyTos, toHetznerRules, validateHetznerNaming, validateLabelSelector } from "../components/hetzner-rules";
 import { compiled } from "./helpers/compiled";
 
 const firewallInputs = (name: string) => resources.find((r) => r.type === "hcloud:index/firewall:Firewall" && r.name === name)?.inputs;

@@ -16,7 +16,9 @@ import { CLIENTS, CONTAINER, Lab, SERVER } from "./helpers/netns";
 import { measureReloadStalls } from "./helpers/reload-stalls";
 
 const resources = installMocks();
-import { HOST_RULESET_PATH, HOST_UNIT_NAME, HostFirewallOverSsh, hostNftablesDropIn, hostScript, hostUnit, NFT_LOG_PREFIX, NFT_TABLE, NftHostOptions, remoteApplyCommand, remoteConfirmCommand, renderNftables, validatePolicy } from "../components";
+import { HostFirewallOverSsh, NftHostOptions, remoteApplyCommand, remoteConfirmCommand, renderNftables, validatePolicy } from "../components";
+import { HOST_RULESET_PATH, HOST_UNIT_NAME, hostNftablesDropIn, hostScript, hostUnit } from "../components/host-firewall";
+import { NFT_LOG_PREFIX, NFT_TABLE } from "../components/nftables";
 
 const ROOT = path.join(__dirname, "..");
 const HOST_SCRIPT = path.join(ROOT, "host", "cof-host.sh");

@@ -16,27 +16,12 @@ import { policyArb } from "./helpers/policy-arb";
 import { SAMPLE_ANSWER_PATH } from "./helpers/server";
 
 const resources = installMocks();
-import {
-    buildNftRuleset,
-    coverage,
-    HostFirewallOverSsh,
-    HOST_NFTABLES_DROPIN_PATH,
-    hostFirewallCloudInit,
-    hostNftablesDropIn,
-    hostUnit,
-    mergeCidrs,
-    NFT_TABLE,
-    remoteApplyCommand,
-    remoteConfirmCommand,
-    renderNftables,
-    renderPolicy,
-    toCidr,
-    toDigitalOceanRules,
-    toHetznerRules,
-    validateEgress,
-    validateNftHostOptions,
-    validatePolicy,
-} from "../components";
+import { HostFirewallOverSsh, hostFirewallCloudInit, remoteApplyCommand, remoteConfirmCommand, renderNftables, renderPolicy, validatePolicy } from "../components";
+import { coverage, mergeCidrs, toCidr } from "../components/cidr";
+import { toDigitalOceanRules, validateEgress } from "../components/digitalocean-rules";
+import { toHetznerRules } from "../components/hetzner-rules";
+import { HOST_NFTABLES_DROPIN_PATH, hostNftablesDropIn, hostUnit } from "../components/host-firewall";
+import { buildNftRuleset, NFT_TABLE, validateNftHostOptions } from "../components/nftables";
 import { compiled } from "./helpers/compiled";
 
 const ROOT = path.join(__dirname, "..");

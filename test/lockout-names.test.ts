@@ -7,18 +7,11 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { promisify } from "util";
-import {
-    admittedSet,
-    checkLockout,
-    fetchPublicAddress,
-    lockoutGuardMode,
-    parseStackConfig,
-    parseTrace,
-    renderPolicy,
-    resolveName,
-    resolvePolicyNames,
-    validatePolicy,
-} from "../components";
+import { parseStackConfig, renderPolicy, resolvePolicyNames, validatePolicy } from "../components";
+import { checkLockout, lockoutGuardMode } from "../components/lockout";
+import { resolveName } from "../components/names";
+import { admittedSet } from "../components/policy";
+import { fetchPublicAddress, parseTrace } from "../components/trace";
 import { traceUrlProblem } from "../components/trace";
 import { startDns, TestDns } from "./helpers/dns-server";
 import { SAMPLE_RANGES } from "./helpers/fixtures";

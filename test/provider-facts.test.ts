@@ -7,7 +7,9 @@ import { SAMPLE_RANGES } from "./helpers/fixtures";
 import { checkRegistration, FACTS, REGISTERED_TYPES } from "./provider-facts/facts";
 
 const resources = installMocks();
-import { hetznerPhysicalName, HetznerOriginFirewall, renderPolicy, toDigitalOceanRules, toHetznerRules, validateEgress, validatePolicy } from "../components";
+import { HetznerOriginFirewall, renderPolicy, validatePolicy } from "../components";
+import { toDigitalOceanRules, validateEgress } from "../components/digitalocean-rules";
+import { hetznerPhysicalName, toHetznerRules } from "../components/hetzner-rules";
 
 describe("provider facts", () => {
     test("every fact cites a release tag and a line, or says what backs it instead of code", () => {

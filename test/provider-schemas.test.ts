@@ -7,18 +7,9 @@ import * as path from "path";
 import * as fc from "fast-check";
 import { CF_SOURCES, hosts, SAMPLE_RANGES } from "./helpers/fixtures";
 import { policyArb } from "./helpers/policy-arb";
-import {
-    renderPolicy,
-    toDigitalOceanRules,
-    toHetznerApplyTos,
-    toHetznerRules,
-    validateEgress,
-    validatePolicy,
-    OriginPolicyArgs,
-    DigitalOceanInboundRule,
-    DigitalOceanOutboundRule,
-    HetznerRule,
-} from "../components";
+import { renderPolicy, validatePolicy, OriginPolicyArgs } from "../components";
+import { toDigitalOceanRules, validateEgress, DigitalOceanInboundRule, DigitalOceanOutboundRule } from "../components/digitalocean-rules";
+import { toHetznerApplyTos, toHetznerRules, HetznerRule } from "../components/hetzner-rules";
 
 const ajv = new Ajv2020({ allErrors: true, strict: false, validateFormats: false }) // formats are annotations here;
 const schema = (file: string) => ajv.compile(JSON.parse(fs.readFileSync(path.join(__dirname, "provider-schemas", file), "utf8")));

@@ -13,35 +13,15 @@ import { installMocks, valueOf } from "../scripts/mock-runtime";
 import { SAMPLE_RANGES } from "./helpers/fixtures";
 
 installMocks();
-import {
-    CloudflareOriginEdge,
-    ConfigError,
-    descriptionProblem,
-    DigitalOceanOriginFirewall,
-    escapeText,
-    formatNftRuleset,
-    HetznerOriginFirewall,
-    hostNftablesDropIn,
-    hostUnit,
-    HOST_RULESET_PATH,
-    hostFirewallCloudInit,
-    HostFirewallOverSsh,
-    hostScript,
-    MAX_DESCRIPTION_BYTES,
-    nftComment,
-    parseStackConfig,
-    PolicyError,
-    renderNftables,
-    renderPolicy,
-    splitRules,
-    toHetznerApplyTos,
-    truncateUtf8,
-    validateDigitalOceanPlacement,
-    validateEdge,
-    validateHetznerNaming,
-    validatePolicy,
-    validateSshDelivery,
-} from "../components";
+import { CloudflareOriginEdge, ConfigError, DigitalOceanOriginFirewall, HetznerOriginFirewall, hostFirewallCloudInit, HostFirewallOverSsh, parseStackConfig, PolicyError, renderNftables, renderPolicy, validatePolicy } from "../components";
+import { validateEdge } from "../components/cloudflare-edge-rules";
+import { validateDigitalOceanPlacement } from "../components/digitalocean-rules";
+import { toHetznerApplyTos, validateHetznerNaming } from "../components/hetzner-rules";
+import { hostNftablesDropIn, hostUnit, HOST_RULESET_PATH, hostScript } from "../components/host-firewall";
+import { validateSshDelivery } from "../components/host-ssh";
+import { formatNftRuleset, nftComment } from "../components/nftables";
+import { splitRules } from "../components/policy";
+import { descriptionProblem, escapeText, MAX_DESCRIPTION_BYTES, truncateUtf8 } from "../components/text";
 
 // ---------------------------------------------------------------- the characters
 /**

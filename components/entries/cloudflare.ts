@@ -2,5 +2,6 @@
 // Authenticated Origin Pulls, SSL mode, edge blocks) and the provider-free core;
 // needs @pulumi/cloudflare and @pulumi/tls.
 export * from "../core";
-export * from "../origin";
-export * from "../cloudflare-edge";
+export { CloudflareOriginEdge, fetchZoneOriginPullCertificates } from "../cloudflare-edge";
+export { checkOneEdgePerZone, checkOriginPullRotation, originPullGenerations } from "../cloudflare-edge-rules";
+export type { CloudflareOriginEdgeArgs, EdgeRecord, EdgeZoneClaim, GeneratedOriginPullCertificates, OwnOriginPullCertificate, ZoneOriginPullCertificate } from "../cloudflare-edge-rules";

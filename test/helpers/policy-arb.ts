@@ -1,6 +1,7 @@
 import * as fc from "fast-check";
 import * as ipaddr from "ipaddr.js";
-import { canonicalCidr, ipv4TransitionProblem, OriginPolicyArgs, toCidr } from "../../components";
+import { canonicalCidr, OriginPolicyArgs } from "../../components";
+import { ipv4TransitionProblem, toCidr } from "../../components/cidr";
 import { CF_SOURCES } from "./fixtures";
 
 // Random valid policies: every rule fits Hetzner, sources are canonical and
