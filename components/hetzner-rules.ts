@@ -10,23 +10,23 @@ import { checkRuleCount, OriginPolicyArgs, PolicyError, PolicyRule, splitRules }
 import { LABEL_KEY, LABEL_VALUE, labelKeyProblem, labelSelectorProblem, labelValueProblem, nameProblem, showText } from "./text";
 
 /** Hetzner: "You can specify 100 CIDR blocks at most" per rule. */
-export const HETZNER_MAX_SOURCES_PER_RULE = 100;
+const HETZNER_MAX_SOURCES_PER_RULE = 100;
 /** Hetzner: "Rules are limited to 50 entries per Firewall". */
-export const HETZNER_MAX_RULES = 50;
+const HETZNER_MAX_RULES = 50;
 /** Hetzner: firewall names are 1 to 128 characters. */
-export const HETZNER_MAX_NAME = 128;
+const HETZNER_MAX_NAME = 128;
 /**
  * Hetzner: "up to 500 (effective) rules per Firewall". Hetzner does not publish how
  * it counts; we take the strictest reading, one effective rule per (rule, address)
  * pair, so nothing we render can be refused for it.
  */
-export const HETZNER_MAX_EFFECTIVE_RULES = 500;
+const HETZNER_MAX_EFFECTIVE_RULES = 500;
 /**
  * Hetzner: "A Server can be applied to a maximum of 5 Firewalls", label-selected
  * ones included. A rename-safe replacement (new firewall first) briefly applies a
  * sixth, so a server already at 5 cannot take one.
  */
-export const HETZNER_MAX_FIREWALLS_PER_SERVER = 5;
+const HETZNER_MAX_FIREWALLS_PER_SERVER = 5;
 /** Length of the suffix that makes each generation of a firewall's name unique. */
 const NAME_SUFFIX = 9; // "-" + 8 hex digits
 
@@ -205,6 +205,7 @@ export function selectorsCouldOverlap(a: LabelSelector, b: LabelSelector): boole
  * Checks a label selector against Hetzner's selector language (`parseLabelSelector`);
  * returns it trimmed, otherwise as written (a rewrite would replace existing
  * firewalls). A selector Hetzner cannot parse would otherwise plan fine and fail at apply.
+ * @internal Exported for the tests; not part of the package API.
  */
 export function validateLabelSelector(selector: string, field: string): string {
     parseLabelSelector(selector, field);
