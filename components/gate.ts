@@ -16,7 +16,7 @@ import { COMPONENT_TYPES } from "./tokens";
 import { AdmittedSet, admittedEntries, admittedSet, judgeExposure, PolicyError, PolicyRule, ruleField, ValidatedPolicy, validatePolicy } from "./policy";
 
 /** A whole program refused before anything was registered. */
-export class DeploymentError extends PolicyError {
+class DeploymentError extends PolicyError {
     constructor(message: string) {
         super(message);
         this.name = "DeploymentError";

@@ -41,10 +41,10 @@ export function hostUnit(): string {
     return hostFile(HOST_UNIT_NAME);
 }
 
-/** Where the nftables.service drop-in goes: it reloads our table after that service's start, reload and stop, each of which flushes the whole ruleset on Debian. */
+/** Where the nftables.service drop-in goes: it reloads our table after that service's start, reload and stop, each of which flushes the whole ruleset on Debian. @internal Exported for the tests; not part of the package API. */
 export const HOST_NFTABLES_DROPIN_PATH = "/etc/systemd/system/nftables.service.d/cloudflare-origin-firewall.conf";
 
-/** The nftables.service drop-in, as shipped in the package (host/nftables-dropin.conf); cloud-init and the SSH delivery install the same text. */
+/** The nftables.service drop-in, as shipped in the package (host/nftables-dropin.conf); cloud-init and the SSH delivery install the same text. @internal Exported for the tests; not part of the package API. */
 export function hostNftablesDropIn(): string {
     return hostFile("nftables-dropin.conf");
 }

@@ -144,7 +144,7 @@ const DEFAULT_CONTAINER_BRIDGES: readonly string[] = ["docker0", "br-*"];
  * through that same bridge: a public uplink that happens to match a bridge pattern
  * (OpenStack's br-ex) is not trusted with the internet's traffic.
  */
-export const CONTAINER_SOURCES = { v4: ["10.0.0.0/8", "100.64.0.0/10", "172.16.0.0/12", "192.168.0.0/16"], v6: ["fc00::/7"] } as const;
+const CONTAINER_SOURCES = { v4: ["10.0.0.0/8", "100.64.0.0/10", "172.16.0.0/12", "192.168.0.0/16"], v6: ["fc00::/7"] } as const;
 
 /** Prefixes of uplink names (eth0, ens3, enp1s0, wlan0, bond0, ppp0, ib0, vlan10, team0): never container bridges. */
 const UPLINK_PREFIXES = ["eth", "en", "wl", "ww", "bond", "team", "vlan", "ppp", "ib", "lo"];
