@@ -459,7 +459,7 @@ export function formatPorts(ports: readonly [number, number]): string {
 }
 
 /** The config field a rule's sources come from, for messages. */
-function ruleField(rule: PolicyRule): string {
+export function ruleField(rule: PolicyRule): string {
     switch (rule.kind) {
         case "ssh":
             return "ssh.sources";
