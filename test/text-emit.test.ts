@@ -16,6 +16,7 @@ import { listStacks, loadStackConfig, projectConfigOf } from "../scripts/stack-c
 import { SAMPLE_RANGES } from "./helpers/fixtures";
 import { policyArb } from "./helpers/policy-arb";
 import { answerWith, SAMPLE_ANSWER_PATH, startServer } from "./helpers/server";
+import { compiled } from "./helpers/compiled";
 
 const ROOT = path.join(__dirname, "..");
 const ESC = "\x1b";
@@ -51,7 +52,7 @@ async function nftCheck(ruleset: string): Promise<string> {
 }
 
 const cli = (script: string, ...args: string[]) =>
-    run(process.execPath, ["-r", "ts-node/register/transpile-only", `scripts/${script}.ts`, ...args], { cwd: ROOT, maxBuffer: 64 * 1024 * 1024 }).then(
+    run(process.execPath, [compiled(`scripts/${script}.ts`), ...args], { cwd: ROOT, maxBuffer: 64 * 1024 * 1024 }).then(
         (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
         (e) => ({ code: e.code as number, stdout: e.stdout as string, stderr: e.stderr as string }),
     );
