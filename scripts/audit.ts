@@ -15,9 +15,9 @@ import { execFile } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { XMLParser } from "fast-xml-parser";
-import { PolicyRule, validatePolicy } from "../components/core";
+// The modules themselves, not the core barrel: the audit loads neither Pulumi nor a provider.
 import { cidrContains, parseSingleAddress, SingleAddress } from "../components/cidr";
-import { AdmittedEntry, AdmittedSet, admittedAt, admittedSet, Contribution, formatPorts } from "../components/policy";
+import { AdmittedEntry, AdmittedSet, admittedAt, admittedSet, Contribution, formatPorts, PolicyRule, validatePolicy } from "../components/policy";
 import { escapeText } from "../components/text";
 import { fetchPublicAddress } from "../components/trace";
 import { EXIT, inert, parseCli, runCli, UsageError } from "./cli";

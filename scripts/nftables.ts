@@ -6,7 +6,9 @@
  * The same validated policy and ranges as the cloud firewall; a bad config or a
  * rejected answer is a clear error and a non-zero exit, like the plan.
  */
-import { renderNftables, validatePolicy } from "../components/core";
+// The modules themselves, not the core barrel: no Pulumi, no provider.
+import { renderNftables } from "../components/nftables";
+import { validatePolicy } from "../components/policy";
 import { EXIT, parseCli, runCli } from "./cli";
 import { selectFirewall } from "./firewall-select";
 import { loadRanges } from "./ranges";

@@ -5,8 +5,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { CloudflareRanges, CloudflareRangesError, fetchCloudflareRanges } from "../components/core";
-import { validateCloudflareAnswer } from "../components/cloudflare";
+import { CloudflareRanges, CloudflareRangesError, fetchCloudflareRanges, validateCloudflareAnswer } from "../components/cloudflare";
 import { escapeText } from "../components/text";
 
 /** Options shared by plan, nftables and audit. */
