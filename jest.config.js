@@ -19,7 +19,6 @@ module.exports = {
   // Most of a test's time is spent waiting on other processes (nmap, nft, the
   // programs it starts), so more workers than the 2 cores' default of 1.
   maxWorkers: 4,
-  maxWorkers: 4,
   // A bound for tests that set none: the programs they start take longer on a loaded machine.
   testTimeout: 60000,
 };

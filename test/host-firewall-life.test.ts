@@ -287,9 +287,10 @@ describeNetns("real packets: what a real server needs", () => {
             const counted = Number(chain.match(/counter packets (\d+) bytes \d+ drop/)![1]);
             expect(counted).toBeGreaterThanOrEqual(40);
             const logged = await waitFor("the drops in the kernel log", 5000, () => {
+                // The kernel log is shared by every namespace (other suites run side by side): ours by source and port.
                 const lines = execFileSync("dmesg", { encoding: "utf8" })
                     .split("\n")
-                    .filter((l) => l.includes(`${NFT_LOG_PREFIX} input: `) && ports.some((p) => l.includes(` DPT=${p} `)));
+                    .filter((l) => l.includes(`${NFT_LOG_PREFIX} input: `) && l.includes(`SRC=${CLIENTS.stranger.v4} `) && ports.some((p) => l.includes(` DPT=${p} `)));
                 return lines.length > 0 ? lines : undefined;
             });
             expect(logged[0]).toContain(`SRC=${CLIENTS.stranger.v4} DST=${SERVER.v4}`);
