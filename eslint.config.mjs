@@ -7,7 +7,7 @@ import globals from "globals";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-    { ignores: ["dist/", "coverage/", "**/node_modules/", "**/*.d.ts"] },
+    { ignores: ["dist/", ".jest-build/", "coverage/", "**/node_modules/", "**/*.d.ts"] },
     js.configs.recommended,
     ...tseslint.configs.recommended,
     {

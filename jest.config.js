@@ -1,10 +1,10 @@
 // The processes the tests start (CLIs, program fixtures, the bench) run compiled
-// JavaScript from dist/, which the global setup brings up to date from the sources
+// JavaScript from .jest-build/, which the global setup brings up to date from the sources
 // (test/helpers/transpile.ts). Every registration in the suite, in jest's workers
 // and in those processes (they inherit the environment), is held to the providers'
 // facts (test/provider-facts/facts.ts) by scripts/mock-runtime.ts.
 const path = require("path");
-process.env.COF_PROVIDER_FACTS = path.join(__dirname, "dist", "test", "provider-facts", "hook.js");
+process.env.COF_PROVIDER_FACTS = path.join(__dirname, ".jest-build", "test", "provider-facts", "hook.js");
 
 /** @type {import('jest').Config} */
 module.exports = {

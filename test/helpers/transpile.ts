@@ -1,9 +1,9 @@
 /**
- * The tests' processes (CLIs, program fixtures, the bench) run compiled JavaScript
- * from dist/, as `npm run plan` does, not through ts-node (which costs each process
+ * The tests' processes (CLIs, program fixtures, the bench) run compiled JavaScript,
+ * as `npm run plan` does from dist/, not through ts-node (which costs each process
  * about a second of transpiling). Jest's global setup transpiles today's sources
- * into dist/ first (JavaScript only, no type check: that is `npm run typecheck`),
- * skipping files whose output is newer than their source.
+ * into .jest-build/ first (JavaScript only, no type check: that is `npm run
+ * typecheck`), skipping files whose output is newer than their source.
  */
 import * as fs from "fs";
 import * as path from "path";
