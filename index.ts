@@ -7,7 +7,21 @@
 // digitalocean:token / DIGITALOCEAN_TOKEN, cloudflare:apiToken / CLOUDFLARE_API_TOKEN);
 // this program never reads or logs them.
 import * as pulumi from "@pulumi/pulumi";
-import { checkOriginPullRotation, CloudflareOriginEdge, DigitalOceanOriginFirewall, fetchCloudflareRanges, fetchZoneOriginPullCertificates, originPullGenerations, resolvePolicyNames, HetznerOriginFirewall, hostFirewallCloudInit, HostFirewallOverSsh, parseStackConfig, projectConfigValues, renderNftables } from "./components";
+import {
+    checkOriginPullRotation,
+    CloudflareOriginEdge,
+    DigitalOceanOriginFirewall,
+    fetchCloudflareRanges,
+    fetchZoneOriginPullCertificates,
+    originPullGenerations,
+    resolvePolicyNames,
+    HetznerOriginFirewall,
+    hostFirewallCloudInit,
+    HostFirewallOverSsh,
+    parseStackConfig,
+    projectConfigValues,
+    renderNftables,
+} from "./components";
 import { checkDeployment } from "./components/gate";
 import { checkFirewallsPerServer } from "./components/hetzner-rules";
 import { hostDeliveryResourceName } from "./components/host-firewall";
@@ -28,9 +42,7 @@ export = async () => {
     const config = parseStackConfig(projectConfigValues(pulumi.getProject(), pulumi.runtime.allConfig()));
     const guard = lockoutGuardMode(config.lockoutGuard);
     // Hetzner's 5 firewalls per server, across the whole program (server ids only).
-    const perServer = checkFirewallsPerServer(
-        Object.entries(config.firewalls).flatMap(([name, fw]) => (fw.provider === "hetzner" ? [{ owner: `firewalls.${name}`, serverIds: fw.applyTo?.serverIds ?? [] }] : [])),
-    );
+    const perServer = checkFirewallsPerServer(Object.entries(config.firewalls).flatMap(([name, fw]) => (fw.provider === "hetzner" ? [{ owner: `firewalls.${name}`, serverIds: fw.applyTo?.serverIds ?? [] }] : [])));
     perServer.forEach((w) => pulumi.log.warn(w));
 
     // Everything that can fail is awaited before the first resource: one Cloudflare

@@ -251,7 +251,9 @@ async function auditVsNmap() {
         // Wall time, and the CPU time it used (user + sys, nmap included): on a shared
         // machine the wall time grows with the load, the CPU time hardly.
         const [startup, cpu]: number[][] = [[], []];
-        const quoted = auditCmd("22").map((a) => `'${a}'`).join(" ");
+        const quoted = auditCmd("22")
+            .map((a) => `'${a}'`)
+            .join(" ");
         for (let r = 0; r < RUNS; r++) {
             let out = "";
             startup.push((await timed(async () => (out = (await inNs(client, ["bash", "-c", `TIMEFORMAT='%U %S'; { time ${quoted} >/dev/null 2>&1; } 2>&1`])).stdout))) / 1000);
@@ -286,7 +288,10 @@ async function hostFirewallReloadsAndRevocation() {
     const lab = Lab.create([CLIENTS.cloudflare, { key: "trusted", v4: trusted[0], v6: trusted[1] }]);
     try {
         await lab.listen(lab.server, [443]);
-        for (const [label, text] of [["", today], [", delete-and-recreate form (before)", recreate]] as const) {
+        for (const [label, text] of [
+            ["", today],
+            [", delete-and-recreate form (before)", recreate],
+        ] as const) {
             await lab.exec(lab.server, ["nft", "flush", "ruleset"]);
             await lab.nft(lab.server, text);
             const r = await measureReloadStalls(lab.clients.cloudflare, SERVER.v4, 443, reloads, () => lab.nft(lab.server, text));

@@ -350,9 +350,7 @@ export interface SingleAddress extends Cidr {
  * input and saying what was expected; callers prefix the field.
  */
 export function parseSingleAddress(input: string, family?: 4 | 6): SingleAddress {
-    const expected = family
-        ? `a single IPv${family} address, e.g. "${family === 4 ? "203.0.113.7" : "2001:db8::7"}"`
-        : 'a single IPv4 or IPv6 address, e.g. "203.0.113.7" or "2001:db8::7"';
+    const expected = family ? `a single IPv${family} address, e.g. "${family === 4 ? "203.0.113.7" : "2001:db8::7"}"` : 'a single IPv4 or IPv6 address, e.g. "203.0.113.7" or "2001:db8::7"';
     const refuse = () => new CidrError(`${JSON.stringify(input)} is not ${expected}${typeof input === "string" && input.includes("/") ? " (a block is not accepted here)" : ""}`);
     if (typeof input !== "string" || input.includes("/")) throw refuse();
     let c: Cidr;

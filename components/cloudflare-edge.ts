@@ -8,16 +8,7 @@
 import * as cloudflare from "@pulumi/cloudflare";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
-import {
-    blockResourceName,
-    canonicalRecordContent,
-    CloudflareOriginEdgeArgs,
-    originPullGenerations,
-    OwnOriginPullCertificate,
-    recordResourceName,
-    validateEdge,
-    ZoneOriginPullCertificate,
-} from "./cloudflare-edge-rules";
+import { blockResourceName, canonicalRecordContent, CloudflareOriginEdgeArgs, originPullGenerations, OwnOriginPullCertificate, recordResourceName, validateEdge, ZoneOriginPullCertificate } from "./cloudflare-edge-rules";
 import { PolicyError } from "./policy";
 import { onResource } from "./origin";
 import { COMPONENT_TYPES, withPreviousType } from "./tokens";
@@ -80,7 +71,10 @@ export class CloudflareOriginEdge extends pulumi.ComponentResource {
         const parent = { parent: this };
         for (const host of Object.keys(args.records ?? {}).sort()) {
             const rec = args.records![host];
-            for (const [type, family, content] of [["A", 4, rec.ipv4], ["AAAA", 6, rec.ipv6]] as const) {
+            for (const [type, family, content] of [
+                ["A", 4, rec.ipv4],
+                ["AAAA", 6, rec.ipv6],
+            ] as const) {
                 if (content === undefined) continue;
                 const canonical = pulumi.output(content).apply((c) => onResource(this, () => canonicalRecordContent(c, family, `records.${host}.${type === "A" ? "ipv4" : "ipv6"}`)));
                 // ttl 1 is "automatic", the only value a proxied record keeps.
@@ -132,11 +126,7 @@ export class CloudflareOriginEdge extends pulumi.ComponentResource {
             this.originPullCertificate = uploads[uploads.length - 1];
             // Enabled only once the zone's own certificate(s) are uploaded, so AOP never
             // runs on Cloudflare's shared certificate (which any zone can present).
-            this.authenticatedOriginPulls = new cloudflare.AuthenticatedOriginPullsSettings(
-                `${name}-aop`,
-                { zoneId: args.zoneId, enabled: true },
-                { parent: this, dependsOn: uploads },
-            );
+            this.authenticatedOriginPulls = new cloudflare.AuthenticatedOriginPullsSettings(`${name}-aop`, { zoneId: args.zoneId, enabled: true }, { parent: this, dependsOn: uploads });
         }
         this.sslMode = new cloudflare.ZoneSetting(`${name}-ssl`, { zoneId: args.zoneId, settingId: "ssl", value: args.sslMode ?? "strict" }, parent);
         for (const b of blocked) {

@@ -121,10 +121,7 @@ function checkList(source: string, field: string, value: unknown, family: 4 | 6 
         }
         const min = c.family === 4 ? limits.minPrefixV4 : limits.minPrefixV6;
         if (c.prefix < min) {
-            throw new CloudflareRangesError(
-                source,
-                `${where}: "${entry}" is broader than /${min}, too broad to be a Cloudflare range (${LIMIT_HINT})`,
-            );
+            throw new CloudflareRangesError(source, `${where}: "${entry}" is broader than /${min}, too broad to be a Cloudflare range (${LIMIT_HINT})`);
         }
         const special = specialRangeOf(c);
         if (special) throw new CloudflareRangesError(source, `${where}: "${entry}" overlaps the ${special}`);
@@ -153,12 +150,7 @@ function checkTotals(source: string, cidrs: Cidr[], limits: AnswerLimits): void 
  * object handed in by a caller) and returns canonical ranges. Throws
  * `CloudflareRangesError` naming `source` on anything doubtful.
  */
-export function validateCloudflareAnswer(
-    body: unknown,
-    source: string,
-    includeJdCloud = false,
-    answerLimits: Partial<AnswerLimits> = {},
-): CloudflareRanges {
+export function validateCloudflareAnswer(body: unknown, source: string, includeJdCloud = false, answerLimits: Partial<AnswerLimits> = {}): CloudflareRanges {
     const limits = { ...DEFAULT_ANSWER_LIMITS, ...answerLimits };
     if (typeof body !== "object" || body === null || Array.isArray(body)) {
         throw new CloudflareRangesError(source, "the body is not a JSON object");
@@ -193,21 +185,12 @@ function checkEnvelope(source: string, prefix: string, success: unknown, errors:
     const listed = Array.isArray(errors) && errors.length > 0 ? `; errors: ${escapeText(JSON.stringify(errors).slice(0, 300))}` : "";
     if (success !== true) throw new CloudflareRangesError(source, `${prefix}success is ${escapeText(String(JSON.stringify(success)))}, not true${listed}`);
     if (errors !== undefined && errors !== null && !(Array.isArray(errors) && errors.length === 0)) {
-        throw new CloudflareRangesError(
-            source,
-            Array.isArray(errors) ? `${prefix}success is true but ${prefix}errors lists ${errors.length} error(s)${listed}` : `${prefix}errors is not a list`,
-        );
+        throw new CloudflareRangesError(source, Array.isArray(errors) ? `${prefix}success is true but ${prefix}errors lists ${errors.length} error(s)${listed}` : `${prefix}errors is not a list`);
     }
 }
 
 /** Checks the lists themselves (entries, then totals); `names` are the fields to quote. */
-function validateLists(
-    lists: { ipv4: unknown; ipv6: unknown; jdcloud?: unknown },
-    names: { ipv4: string; ipv6: string; jdcloud: string },
-    source: string,
-    includeJdCloud: boolean,
-    limits: AnswerLimits,
-): CloudflareRanges {
+function validateLists(lists: { ipv4: unknown; ipv6: unknown; jdcloud?: unknown }, names: { ipv4: string; ipv6: string; jdcloud: string }, source: string, includeJdCloud: boolean, limits: AnswerLimits): CloudflareRanges {
     const ipv4 = checkList(source, names.ipv4, lists.ipv4, 4, limits);
     const ipv6 = checkList(source, names.ipv6, lists.ipv6, 6, limits);
     const jdcloud = includeJdCloud ? checkList(source, names.jdcloud, lists.jdcloud, "any", limits) : [];

@@ -19,7 +19,11 @@ import { descriptionProblem, escapeText, hostAddressProblem, labelSelectorProble
 export { suggestKey } from "./suggest";
 
 const DESCRIPTION_HINT = 'every rule needs a description saying what it admits, e.g. description: "Grafana from the office"';
-const port = z.number({ error: "is not a port; use a whole number from 1 to 65535" }).int("is not a port; use a whole number from 1 to 65535").min(1, "is not a port; use a whole number from 1 to 65535").max(65535, "is not a port; use a whole number from 1 to 65535");
+const port = z
+    .number({ error: "is not a port; use a whole number from 1 to 65535" })
+    .int("is not a port; use a whole number from 1 to 65535")
+    .min(1, "is not a port; use a whole number from 1 to 65535")
+    .max(65535, "is not a port; use a whole number from 1 to 65535");
 const addresses = z.array(z.string({ error: "must be an address or CIDR block in quotes" }), { error: "must be a list of addresses or CIDR blocks" });
 const portSpec = z.union([port, z.string()], { error: 'must be a port (9000) or a range ("8000-8100")' });
 const protocol = z.enum(["tcp", "udp", "icmp"], { error: 'must be "tcp", "udp" or "icmp"' });
@@ -36,7 +40,9 @@ const common = {
     /** Ports reachable only from Cloudflare. */
     cloudflare: z.strictObject({ ports: z.array(port).optional() }).optional(),
     /** Additional inbound rules. */
-    rules: z.array(z.strictObject({ description: textAllowedBy(descriptionProblem, { error: (i) => `${i.input === undefined ? "" : "must be text; "}${DESCRIPTION_HINT}` }), protocol: protocol.optional(), port: portSpec.optional(), sources: addresses })).optional(),
+    rules: z
+        .array(z.strictObject({ description: textAllowedBy(descriptionProblem, { error: (i) => `${i.input === undefined ? "" : "must be text; "}${DESCRIPTION_HINT}` }), protocol: protocol.optional(), port: portSpec.optional(), sources: addresses }))
+        .optional(),
     /** ICMP from anywhere. */
     allowPing: z.boolean().optional(),
     /** Name at the provider; default the key. */
@@ -90,9 +96,7 @@ const digitalocean = z.strictObject({
     ...common,
     dropletIds: z.array(z.number().int().positive()).optional(),
     tags: z.array(z.string()).optional(),
-    egress: z
-        .union([z.enum(["allow-all", "deny-all"]), z.array(z.strictObject({ protocol: protocol.optional(), port: portSpec.optional(), destinations: addresses }))])
-        .optional(),
+    egress: z.union([z.enum(["allow-all", "deny-all"]), z.array(z.strictObject({ protocol: protocol.optional(), port: portSpec.optional(), destinations: addresses }))]).optional(),
 });
 
 /** A URL that `problemOf` accepts (it returns why it refuses one). */
@@ -107,9 +111,7 @@ const firewall = z.discriminatedUnion("provider", [hetzner, digitalocean], { err
 /** The project's stack config, after validation. */
 const stackConfigSchema = z.strictObject({
     /** Firewalls keyed by a stable name (a map, so identities never shift). */
-    firewalls: z
-        .record(z.string().regex(/^[a-z0-9][a-z0-9-]*$/, "must be lower-case letters, digits and dashes"), firewall)
-        .refine((m) => Object.keys(m).length > 0, "declares no firewall; add at least one under firewalls"),
+    firewalls: z.record(z.string().regex(/^[a-z0-9][a-z0-9-]*$/, "must be lower-case letters, digits and dashes"), firewall).refine((m) => Object.keys(m).length > 0, "declares no firewall; add at least one under firewalls"),
     /** Cloudflare endpoint: https://api.cloudflare.com/… only, or loopback (tests, offline plan). */
     cloudflareUrl: urlAllowedBy(cloudflareUrlProblem).optional(),
     /** Private key for the host firewall's SSH delivery; set it with `pulumi config set --secret sshPrivateKey`. */
@@ -163,8 +165,7 @@ function unknownKeyMessage(at: string, keys: string[], raw: unknown, path: reado
             if (provider === "hetzner" && DIGITALOCEAN_ONLY.includes(k)) {
                 return `${where}: "${k}" is a DigitalOcean setting, and this firewall's provider is hetzner; Hetzner firewalls attach with applyTo (labelSelectors or serverIds)${k === "egress" ? " and allow all egress" : ""}`;
             }
-            const known =
-                path.length === 0 ? shapeOf(stackConfigSchema) : path.length === 2 && path[0] === "firewalls" ? shapeOf(provider === "digitalocean" ? digitalocean : hetzner) : [];
+            const known = path.length === 0 ? shapeOf(stackConfigSchema) : path.length === 2 && path[0] === "firewalls" ? shapeOf(provider === "digitalocean" ? digitalocean : hetzner) : [];
             const guess = suggestKey(k, known);
             return `${where}: unknown key ${showText(k)}; ${guess ? `did you mean "${guess}"?` : "check the spelling against the README's config reference"}`;
         })

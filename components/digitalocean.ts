@@ -52,6 +52,10 @@ export class DigitalOceanOriginFirewall extends OriginFirewallComponent<digitalo
             },
             { parent: this, dependsOn: Object.values(this.tags) },
         );
-        this.publish(firewall, resolved.cloudflareRanges, rules.apply((r) => r.inboundRules.length + r.outboundRules.length));
+        this.publish(
+            firewall,
+            resolved.cloudflareRanges,
+            rules.apply((r) => r.inboundRules.length + r.outboundRules.length),
+        );
     }
 }

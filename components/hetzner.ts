@@ -41,6 +41,10 @@ export class HetznerOriginFirewall extends OriginFirewallComponent<hcloud.Firewa
             { name: physicalName, labels: args.labels, rules, applyTos: applyTos.length > 0 ? applyTos : undefined },
             { parent: this, replaceOnChanges: ["name", "labels", "applyTos"], deleteBeforeReplace: false },
         );
-        this.publish(firewall, resolved.cloudflareRanges, rules.apply((r) => r.length));
+        this.publish(
+            firewall,
+            resolved.cloudflareRanges,
+            rules.apply((r) => r.length),
+        );
     }
 }

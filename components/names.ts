@@ -108,7 +108,14 @@ export async function resolveName(name: string, options: ResolveOptions = {}): P
  */
 export async function resolvePolicyNames<T extends OriginPolicyArgs>(args: T, options: ResolveOptions = {}): Promise<{ args: T; names: NameResolution[] }> {
     const lists = [args.ssh?.sources ?? [], ...(args.rules ?? []).map((r) => r.sources ?? [])];
-    const unique = [...new Set(lists.flat().filter(isHostnameSource).map((n) => n.toLowerCase().replace(/\.$/, "")))].sort();
+    const unique = [
+        ...new Set(
+            lists
+                .flat()
+                .filter(isHostnameSource)
+                .map((n) => n.toLowerCase().replace(/\.$/, "")),
+        ),
+    ].sort();
     const resolved = new Map<string, string[]>();
     await Promise.all(unique.map(async (n) => resolved.set(n, await resolveName(n, options))));
     const expand = (sources: string[]) => sources.flatMap((s) => (isHostnameSource(s) ? resolved.get(s.toLowerCase().replace(/\.$/, ""))! : [s]));

@@ -105,4 +105,3 @@ export abstract class OriginFirewallComponent<F extends pulumi.CustomResource> e
 function isPlain(value: unknown): boolean {
     return !pulumi.Output.isInstance(value) && !(value instanceof Promise) && typeof (value as { then?: unknown })?.then !== "function";
 }
-

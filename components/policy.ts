@@ -289,9 +289,7 @@ export function renderPolicy(policy: ValidatedPolicy, ranges: CloudflareRanges):
 function renderRules(policy: ValidatedPolicy, cloudflareSources: string[]): PolicyRule[] {
     return [
         { kind: "ssh", index: 0, description: `SSH (${policy.ssh.port}) from trusted sources`, protocol: "tcp", port: String(policy.ssh.port), sources: policy.ssh.sources },
-        ...policy.cloudflarePorts.map(
-            (p, index): PolicyRule => ({ kind: "cloudflare", index, description: `${describePort(p)} from Cloudflare only`, protocol: "tcp", port: String(p), sources: cloudflareSources }),
-        ),
+        ...policy.cloudflarePorts.map((p, index): PolicyRule => ({ kind: "cloudflare", index, description: `${describePort(p)} from Cloudflare only`, protocol: "tcp", port: String(p), sources: cloudflareSources })),
         ...policy.rules,
         ...(policy.allowPing ? [{ kind: "ping", index: 0, description: "ICMP (ping) from anywhere", protocol: "icmp", sources: [...WORLD] } as PolicyRule] : []),
     ];
@@ -401,7 +399,11 @@ export function admittedEntries(rules: readonly PolicyRule[], alone: readonly nu
     for (const protocol of PROTOCOLS) {
         const mine = parsed.filter((p) => p.rule.protocol === protocol);
         if (protocol === "icmp") {
-            entry("icmp", undefined, mine.map(({ rule, sources }) => ({ rule, sources })));
+            entry(
+                "icmp",
+                undefined,
+                mine.map(({ rule, sources }) => ({ rule, sources })),
+            );
             continue;
         }
         const cuts = new Set<number>(alone.flatMap((p) => [p, p + 1]));
@@ -409,7 +411,11 @@ export function admittedEntries(rules: readonly PolicyRule[], alone: readonly nu
         const points = [...cuts].filter((p) => p >= 1 && p <= 65536).sort((a, b) => a - b);
         for (let i = 0; i + 1 < points.length; i++) {
             const [low, high] = [points[i], points[i + 1] - 1];
-            entry(protocol, [low, high], mine.filter((p) => p.bounds![0] <= low && high <= p.bounds![1]).map(({ rule, sources }) => ({ rule, sources })));
+            entry(
+                protocol,
+                [low, high],
+                mine.filter((p) => p.bounds![0] <= low && high <= p.bounds![1]).map(({ rule, sources }) => ({ rule, sources })),
+            );
         }
     }
     return entries;
@@ -540,8 +546,7 @@ export function judgeExposure(set: AdmittedSet): ExposureFindings {
         if (!isBroad(cov)) continue;
         const { at, what } = union(judged);
         cfErrors.push(
-            `${at}: ${what} would admit ${describeCoverage(cov)} to port ${cf}, which only Cloudflare may reach (on any protocol: udp ${cf} is a direct QUIC path); ` +
-                `list a few specific trusted addresses, or remove ${cf} from cloudflare.ports`,
+            `${at}: ${what} would admit ${describeCoverage(cov)} to port ${cf}, which only Cloudflare may reach (on any protocol: udp ${cf} is a direct QUIC path); ` + `list a few specific trusted addresses, or remove ${cf} from cloudflare.ports`,
         );
     }
     for (const e of set.entries) {

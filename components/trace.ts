@@ -35,7 +35,10 @@ export interface PublicAddressOptions {
 
 /** Parses a trace body: `key=value` lines, exactly one `ip=` with one address. @internal Exported for the tests; not part of the package API. */
 export function parseTrace(body: string, url = DEFAULT_TRACE_URL): string {
-    const lines = body.split("\n").map((l) => l.trim()).filter(Boolean);
+    const lines = body
+        .split("\n")
+        .map((l) => l.trim())
+        .filter(Boolean);
     if (lines.length === 0 || lines.some((l) => !/^[a-z_]+=.*$/.test(l))) {
         throw new PublicAddressError(url, `the answer is not a trace (starts with ${JSON.stringify(body.trim().slice(0, 40))})`);
     }

@@ -138,7 +138,11 @@ export interface CloudflareOriginEdgeArgs {
 function plain<T extends object>(component: pulumi.Resource, args: T, fields: (keyof T)[]): T {
     for (const field of fields) {
         if (pulumi.Output.isInstance(args[field])) {
-            throw new pulumi.ResourceError(`${String(field)}: must be known when the component is created (it depends on another resource or is a secret); pass plain values here and resource outputs only where the schema takes them (e.g. applyTo.serverIds)`, component, true);
+            throw new pulumi.ResourceError(
+                `${String(field)}: must be known when the component is created (it depends on another resource or is a secret); pass plain values here and resource outputs only where the schema takes them (e.g. applyTo.serverIds)`,
+                component,
+                true,
+            );
         }
     }
     return args;
@@ -194,11 +198,7 @@ export class DigitalOceanOriginFirewall extends pulumi.ComponentResource {
             throw new pulumi.ResourceError(`egress: ${JSON.stringify(args.egress)} given together with egressRules; give one: egressRules for explicit rules, or egress "allow-all" / "deny-all"`, this, true);
         }
         const egress = args.egressRules?.map((r): digitalocean.EgressRule => ({ protocol: r.protocol, port: r.port, destinations: r.destinations })) ?? args.egress;
-        const inner = new digitalocean.DigitalOceanOriginFirewall(
-            name,
-            { ...policyOf(args), dropletIds: args.dropletIds, tags: args.tags, firewallName: args.firewallName, egress },
-            { parent: this },
-        );
+        const inner = new digitalocean.DigitalOceanOriginFirewall(name, { ...policyOf(args), dropletIds: args.dropletIds, tags: args.tags, firewallName: args.firewallName, egress }, { parent: this });
         this.firewallId = inner.firewallId;
         this.cloudflareRanges = inner.cloudflareRanges;
         this.ruleCount = inner.ruleCount;
@@ -229,11 +229,7 @@ export class CloudflareOriginEdge extends pulumi.ComponentResource {
             throw new pulumi.ResourceError("originPullCertificate: given while authenticatedOriginPulls is false; remove one of them", this, true);
         }
         const aop = args.originPullCertificate ?? args.authenticatedOriginPulls;
-        const inner = new edge.CloudflareOriginEdge(
-            name,
-            { zoneId: args.zoneId, records: args.records, authenticatedOriginPulls: aop, sslMode: args.sslMode, blockedSources: args.blockedSources },
-            { parent: this },
-        );
+        const inner = new edge.CloudflareOriginEdge(name, { zoneId: args.zoneId, records: args.records, authenticatedOriginPulls: aop, sslMode: args.sslMode, blockedSources: args.blockedSources }, { parent: this });
         this.originPullCaPem = inner.originPullCaPem;
         this.records = Object.keys(inner.records);
         this.blocked = Object.keys(inner.blocks);

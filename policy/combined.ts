@@ -9,26 +9,8 @@
  * whether two selectors reach the same server, they are one group (fail closed).
  * Reported only where no single member is already reported on its own.
  */
-import {
-    AWS_INGRESS_RULE,
-    AWS_SECURITY_GROUP,
-    AWS_SECURITY_GROUP_RULE,
-    DO_FIREWALL,
-    HCLOUD_FIREWALL,
-    HCLOUD_FIREWALL_ATTACHMENT,
-    NeutralFirewall,
-    neutralFirewall,
-    PrefixListResolver,
-} from "./firewalls";
-import {
-    broadSshFindings,
-    cloudflareOnlyFindings,
-    OPT_OUT_BROAD_SSH,
-    OPT_OUT_CLOUDFLARE_ONLY,
-    ReportViolation,
-    resolveBroadSshConfig,
-    resolveCloudflareOnlyConfig,
-} from "./policies";
+import { AWS_INGRESS_RULE, AWS_SECURITY_GROUP, AWS_SECURITY_GROUP_RULE, DO_FIREWALL, HCLOUD_FIREWALL, HCLOUD_FIREWALL_ATTACHMENT, NeutralFirewall, neutralFirewall, PrefixListResolver } from "./firewalls";
+import { broadSshFindings, cloudflareOnlyFindings, OPT_OUT_BROAD_SSH, OPT_OUT_CLOUDFLARE_ONLY, ReportViolation, resolveBroadSshConfig, resolveCloudflareOnlyConfig } from "./policies";
 import type { CloudflareAnswer, CloudflareRanges } from "../components/cloudflare";
 import { LabelSelector as Selector, readLabelSelector, selectorsCouldOverlap, selectorSelects } from "../components/hetzner-rules";
 
@@ -154,15 +136,14 @@ export function membersOf(resources: readonly StackResource[]): Member[] {
         switch (r.type) {
             case HCLOUD_FIREWALL: {
                 const blocks: any[] = Array.isArray(r.props.applyTos) ? r.props.applyTos : [];
-                const selectors = [
-                    ...blocks.flatMap((b) => (typeof b?.labelSelector === "string" && b.labelSelector !== "" ? [readLabelSelector(b.labelSelector)] : [])),
-                    ...(selectorsOf.get(r.urn) ?? []),
-                ];
+                const selectors = [...blocks.flatMap((b) => (typeof b?.labelSelector === "string" && b.labelSelector !== "" ? [readLabelSelector(b.labelSelector)] : [])), ...(selectorsOf.get(r.urn) ?? [])];
                 targets = [
                     ...selectors.map((s) => `hcloud-label:${s.canonical}`),
                     ...selectors.flatMap((s) => servers.filter((v) => s.requirements && selectorSelects(s.requirements, v.labels)).map((v) => `hcloud-server:${v.urn}`)),
                     ...blocks.flatMap((b) => (typeof b?.server === "number" && b.server !== 0 ? [`hcloud-server-id:${b.server}`] : [])),
-                    ...dependencyUrns(r, "applyTos").filter((u) => byUrn.get(u)?.type === HCLOUD_SERVER).map((u) => `hcloud-server:${u}`),
+                    ...dependencyUrns(r, "applyTos")
+                        .filter((u) => byUrn.get(u)?.type === HCLOUD_SERVER)
+                        .map((u) => `hcloud-server:${u}`),
                     ...(extraTargets.get(r.urn) ?? []),
                 ];
                 const member = { resource: r, firewall, targets };
@@ -248,11 +229,7 @@ export function stackOnlyFindings(members: readonly Member[], judge: (fw: Neutra
 const findingKey = (finding: string) => finding.split(" ").slice(0, 2).join(" ");
 
 /** Findings of each group that none of its members has on its own; `exempt` drops members that opted out. */
-export function combinedFindings(
-    members: readonly Member[],
-    judge: (fw: NeutralFirewall) => string[],
-    exempt: (m: Member) => boolean,
-): { target: string; urns: string[]; message: string }[] {
+export function combinedFindings(members: readonly Member[], judge: (fw: NeutralFirewall) => string[], exempt: (m: Member) => boolean): { target: string; urns: string[]; message: string }[] {
     const groups = new Map<string, Member[]>();
     for (const m of members) {
         if (exempt(m)) continue;
@@ -289,8 +266,7 @@ export const combinedExposure: StackValidationPolicy = {
         const ssh = resolveBroadSshConfig({ ports: config.sshPorts, exemptUrns: config.exemptUrns });
         const cf = resolveCloudflareOnlyConfig({ ports: config.cloudflarePorts, ranges: config.ranges, rangesFile: config.rangesFile });
         const members = membersOf(args.resources);
-        const say = (f: { target: string; urns: string[]; message: string }) =>
-            report(`${f.target} is reached by ${f.urns.length} firewalls together (${f.urns.join(", ")}): ${f.message}`, f.urns[0]);
+        const say = (f: { target: string; urns: string[]; message: string }) => report(`${f.target} is reached by ${f.urns.length} firewalls together (${f.urns.join(", ")}): ${f.message}`, f.urns[0]);
         const judges: [(fw: NeutralFirewall) => string[], (m: Member) => boolean][] = [
             [(fw) => broadSshFindings(fw, ssh.ports), optedOut(OPT_OUT_BROAD_SSH, ssh.exemptUrns)],
             [(fw) => cloudflareOnlyFindings(fw, cf.ports, cf.ranges), optedOut(OPT_OUT_CLOUDFLARE_ONLY, ssh.exemptUrns)],

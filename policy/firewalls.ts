@@ -185,8 +185,7 @@ export function fromAwsRule(type: string, props: Record<string, any>, resolve?: 
     if (type === AWS_SECURITY_GROUP_RULE && String(props.type) !== "ingress") return finish([], {}, st);
     const protocol = type === AWS_INGRESS_RULE ? props.ipProtocol : props.protocol;
     const protocols = portProtocols(protocol);
-    const addresses =
-        type === AWS_INGRESS_RULE ? [...list(props.cidrIpv4), ...list(props.cidrIpv6)] : [...list(props.cidrBlocks), ...list(props.ipv6CidrBlocks)];
+    const addresses = type === AWS_INGRESS_RULE ? [...list(props.cidrIpv4), ...list(props.cidrIpv6)] : [...list(props.cidrBlocks), ...list(props.ipv6CidrBlocks)];
     const prop = type === AWS_INGRESS_RULE ? "prefixListId" : "prefixListIds";
     const ids = list(props[prop]).map(String);
     const sources = [...readSources(addresses, st.unreadable), ...prefixListSources("rule", ids, prop, ids, st)];

@@ -167,7 +167,11 @@ export function cloudflareOnlyFindings(fw: NeutralFirewall, ports: readonly numb
             const admitted = admittedOn(fw.rules, protocol, port);
             const outside = admitted.sources.filter((s) => !cloudflare.some((c) => cidrContains(c, s)));
             if (outside.length === 0) return [];
-            const examples = outside.slice(0, 3).map((c) => c.text).join(", ") + (outside.length > 3 ? `, … (${outside.length} blocks)` : "");
+            const examples =
+                outside
+                    .slice(0, 3)
+                    .map((c) => c.text)
+                    .join(", ") + (outside.length > 3 ? `, … (${outside.length} blocks)` : "");
             return [
                 `${protocol} ${port} admits ${describeCoverage(coverage(outside))} outside Cloudflare's ranges (${examples}), by ${rulesText(admitted.rules)}${unreadableNote(fw, admitted.rules)}. ` +
                     `Only Cloudflare may reach this port (udp too: a direct QUIC path); admit Cloudflare's ranges only, or label or tag the firewall ${OPT_OUT_CLOUDFLARE_ONLY}=true if the server is not behind Cloudflare`,

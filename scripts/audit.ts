@@ -24,8 +24,7 @@ import { EXIT, inert, parseCli, runCli, UsageError } from "./cli";
 import { selectFirewall } from "./firewall-select";
 import { loadRanges } from "./ranges";
 
-const USAGE =
-    "usage: npm run audit -- --stack <stack> --firewall <key> --host <address> [--source <address>] [--ranges-file <file>] [--ports <list>] [--json]";
+const USAGE = "usage: npm run audit -- --stack <stack> --firewall <key> --host <address> [--source <address>] [--ranges-file <file>] [--ports <list>] [--json]";
 
 function isExecutable(file: string): boolean {
     try {
@@ -58,7 +57,10 @@ export function openPortsFromXml(xml: string): number[] {
     const doc = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: "", isArray: (name) => ["host", "port"].includes(name) }).parse(xml);
     if (!doc.nmaprun) throw new AuditError("nmap did not produce XML output");
     const ports: any[] = (doc.nmaprun.host ?? []).flatMap((h: any) => h.ports?.port ?? []);
-    return ports.filter((p) => p.protocol === "tcp" && p.state?.state === "open").map((p) => Number(p.portid)).sort((a, b) => a - b);
+    return ports
+        .filter((p) => p.protocol === "tcp" && p.state?.state === "open")
+        .map((p) => Number(p.portid))
+        .sort((a, b) => a - b);
 }
 
 /** The nmap command for a host: SYN scan as root, connect scan otherwise; tuned to finish a drop-by-default host quickly. */
@@ -91,7 +93,14 @@ export interface Verdict {
  */
 export function verdict(admitted: Pick<AdmittedSet, "entries">, source: SingleAddress, scanned: [number, number][], open: number[]): Verdict {
     const decided = new Map<PolicyRule, boolean>();
-    const admits = (c: Contribution) => decided.get(c.rule) ?? decided.set(c.rule, c.sources.some((s) => cidrContains(s, source))).get(c.rule)!;
+    const admits = (c: Contribution) =>
+        decided.get(c.rule) ??
+        decided
+            .set(
+                c.rule,
+                c.sources.some((s) => cidrContains(s, source)),
+            )
+            .get(c.rule)!;
     const described = new Map<AdmittedEntry, string>();
     const unexpected = open.flatMap((port) => {
         const entry = admittedAt(admitted, "tcp", port);
@@ -147,9 +156,7 @@ async function auditHost(host: string, sourceFlag: string | undefined, admitted:
     const args = nmapArgs(host, ports, root);
     const t0 = Date.now();
     const xml = await new Promise<string>((resolve, reject) =>
-        execFile("nmap", args, { timeout: 15 * 60_000, maxBuffer: 256 * 1024 * 1024 }, (err, stdout, stderr) =>
-            err ? reject(new AuditError(`nmap failed: ${(stderr || err.message).trim()}`)) : resolve(stdout),
-        ),
+        execFile("nmap", args, { timeout: 15 * 60_000, maxBuffer: 256 * 1024 * 1024 }, (err, stdout, stderr) => (err ? reject(new AuditError(`nmap failed: ${(stderr || err.message).trim()}`)) : resolve(stdout))),
     );
     const durationMs = Date.now() - t0;
     const open = openPortsFromXml(xml);
@@ -172,7 +179,11 @@ function table(stack: string, key: string, reports: HostReport[]): string {
         for (const row of rows) row.forEach((cell, c) => (row[c] = escapeText(cell)));
         const widths = rows[0].map((_, c) => Math.max(...rows.map((row) => row[c].length)));
         out.push(...rows.map((row) => "  " + row.map((cell, c) => (c === row.length - 1 ? cell : cell.padEnd(widths[c]))).join("  ")));
-        out.push(r.unexpected.length === 0 ? "  PASS: every port that answers is admitted from this source\n" : inert`  FAIL: ${r.unexpected.length} port(s) answer that the policy does not admit from ${r.source}: ${r.unexpected.map((u) => u.port).join(", ")}` + "\n");
+        out.push(
+            r.unexpected.length === 0
+                ? "  PASS: every port that answers is admitted from this source\n"
+                : inert`  FAIL: ${r.unexpected.length} port(s) answer that the policy does not admit from ${r.source}: ${r.unexpected.map((u) => u.port).join(", ")}` + "\n",
+        );
     }
     return out.join("\n");
 }
@@ -205,7 +216,7 @@ async function main(): Promise<number> {
     } catch (e) {
         throw new AuditError((e as Error).message);
     }
-    const hosts = values.host ? [values.host] : selected.firewall.audit?.hosts ?? [];
+    const hosts = values.host ? [values.host] : (selected.firewall.audit?.hosts ?? []);
     if (hosts.length === 0) throw new AuditError(`give --host, or list the servers under firewalls.${selected.key}.audit.hosts in the stack\n${USAGE}`);
     const admitted = admittedSet(validatePolicy(selected.firewall), ranges);
     const reports: HostReport[] = [];

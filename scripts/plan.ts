@@ -73,25 +73,27 @@ export function plannedFirewalls(resources: RegisteredResource[]): PlannedFirewa
 
 /** One line per Cloudflare edge resource (DNS, Authenticated Origin Pulls, SSL mode, blocks). */
 export function plannedEdge(resources: RegisteredResource[]): string[] {
-    return resources.flatMap((r) => {
-        const i = r.inputs;
-        switch (r.type) {
-            case "cloudflare:index/dnsRecord:DnsRecord":
-                return [`DNS ${i.type} ${i.name} -> ${i.content}${i.proxied ? " (proxied)" : ""}`];
-            case "cloudflare:index/authenticatedOriginPullsSettings:AuthenticatedOriginPullsSettings":
-                return [`Authenticated Origin Pulls ${i.enabled ? "on" : "off"} (after the certificate upload)`];
-            case "cloudflare:index/authenticatedOriginPullsCertificate:AuthenticatedOriginPullsCertificate":
-                return [`Authenticated Origin Pulls certificate of the zone's own uploaded (${r.name})`];
-            case "tls:index/selfSignedCert:SelfSignedCert":
-                return [`origin-pull CA generated (${r.name}): its PEM is the originPullCaPem output`];
-            case "cloudflare:index/zoneSetting:ZoneSetting":
-                return [`zone setting ${i.settingId} = ${i.value}`];
-            case "cloudflare:index/accessRule:AccessRule":
-                return [`${i.mode} ${i.configuration.target} ${i.configuration.value}`];
-            default:
-                return [];
-        }
-    }).sort();
+    return resources
+        .flatMap((r) => {
+            const i = r.inputs;
+            switch (r.type) {
+                case "cloudflare:index/dnsRecord:DnsRecord":
+                    return [`DNS ${i.type} ${i.name} -> ${i.content}${i.proxied ? " (proxied)" : ""}`];
+                case "cloudflare:index/authenticatedOriginPullsSettings:AuthenticatedOriginPullsSettings":
+                    return [`Authenticated Origin Pulls ${i.enabled ? "on" : "off"} (after the certificate upload)`];
+                case "cloudflare:index/authenticatedOriginPullsCertificate:AuthenticatedOriginPullsCertificate":
+                    return [`Authenticated Origin Pulls certificate of the zone's own uploaded (${r.name})`];
+                case "tls:index/selfSignedCert:SelfSignedCert":
+                    return [`origin-pull CA generated (${r.name}): its PEM is the originPullCaPem output`];
+                case "cloudflare:index/zoneSetting:ZoneSetting":
+                    return [`zone setting ${i.settingId} = ${i.value}`];
+                case "cloudflare:index/accessRule:AccessRule":
+                    return [`${i.mode} ${i.configuration.target} ${i.configuration.value}`];
+                default:
+                    return [];
+            }
+        })
+        .sort();
 }
 
 function table(rules: PlannedRule[]): string {
@@ -102,22 +104,26 @@ function table(rules: PlannedRule[]): string {
     // Escaped before the widths are taken, so what is measured is what is shown.
     for (const row of rows) row.forEach((cell, c) => (row[c] = escapeText(cell)));
     const widths = rows[0].map((_, c) => Math.max(...rows.map((row) => row[c].length)));
-    return rows.map((row) => "  " + row.map((cell, c) => cell.padEnd(widths[c])).join("  ").trimEnd()).join("\n");
+    return rows
+        .map(
+            (row) =>
+                "  " +
+                row
+                    .map((cell, c) => cell.padEnd(widths[c]))
+                    .join("  ")
+                    .trimEnd(),
+        )
+        .join("\n");
 }
 
 /** Serves validated ranges as a Cloudflare answer on 127.0.0.1, for the program run under mocks. */
 function serveRanges(ranges: CloudflareRanges): Promise<{ url: string; close(): void }> {
     const body = JSON.stringify({ success: true, errors: [], messages: [], result: { ipv4_cidrs: ranges.ipv4, ipv6_cidrs: ranges.ipv6, etag: ranges.etag } });
     const server = http.createServer((_, res) => res.writeHead(200, { "content-type": "application/json" }).end(body));
-    return new Promise((resolve) =>
-        server.listen(0, "127.0.0.1", () =>
-            resolve({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/client/v4/ips`, close: () => server.close() }),
-        ),
-    );
+    return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/client/v4/ips`, close: () => server.close() })));
 }
 
-const USAGE =
-    "usage: npm run plan -- --stack <name> [--ranges-file <cloudflare-answer.json> | --cloudflare-url <url>] [--config-file <stack.yaml>] [--deployer-address <address>] [--timeout <seconds>] [--deadline <seconds>] [--json]";
+const USAGE = "usage: npm run plan -- --stack <name> [--ranges-file <cloudflare-answer.json> | --cloudflare-url <url>] [--config-file <stack.yaml>] [--deployer-address <address>] [--timeout <seconds>] [--deadline <seconds>] [--json]";
 
 function seconds(value: string | undefined, flag: string): number | undefined {
     if (value === undefined) return undefined;

@@ -21,9 +21,7 @@ const withNetns = unavailable && process.env.CI !== "true" ? test.skip : test;
 function cloudAdmits(args: OriginPolicyArgs): string[] {
     const rendered = renderPolicy(validatePolicy(args), SAMPLE_RANGES);
     const hetzner = canonical(itemsOf(toHetznerRules(rendered).map((r) => ({ protocol: r.protocol, port: r.port, sources: r.sourceIps }))));
-    const digitalocean = canonical(
-        itemsOf(toDigitalOceanRules(rendered, validateEgress("deny-all")).inboundRules.map((r) => ({ protocol: r.protocol, port: r.portRange, sources: r.sourceAddresses }))),
-    );
+    const digitalocean = canonical(itemsOf(toDigitalOceanRules(rendered, validateEgress("deny-all")).inboundRules.map((r) => ({ protocol: r.protocol, port: r.portRange, sources: r.sourceAddresses }))));
     expect(digitalocean).toEqual(hetzner);
     return hetzner;
 }
@@ -64,21 +62,25 @@ describe("set names come from kind and position, never from the description", ()
         ]);
     });
 
-    withNetns("the loaded ruleset admits exactly what the cloud firewall admits (input and published chains)", async () => {
-        const lab = Lab.create([]);
-        try {
-            const host = await hostAdmits(lab, lab.server, impostor);
-            const cloud = cloudAdmits(impostor);
-            expect(host.input).toEqual(cloud);
-            expect(host.published).toEqual(nonIcmp(cloud));
-            // 8443 admits the rule's /24 only, 443 Cloudflare only.
-            const [low, high] = [blockRange("198.51.100.0/24").low.toString(16), blockRange("198.51.100.0/24").high.toString(16)];
-            expect(cloud).toContain(`tcp v4 8443-8443 ${low}-${high}`);
-            expect(cloud.find((l) => l.startsWith("tcp v4 443-443 "))).not.toContain(low);
-        } finally {
-            lab.destroy();
-        }
-    }, 30_000);
+    withNetns(
+        "the loaded ruleset admits exactly what the cloud firewall admits (input and published chains)",
+        async () => {
+            const lab = Lab.create([]);
+            try {
+                const host = await hostAdmits(lab, lab.server, impostor);
+                const cloud = cloudAdmits(impostor);
+                expect(host.input).toEqual(cloud);
+                expect(host.published).toEqual(nonIcmp(cloud));
+                // 8443 admits the rule's /24 only, 443 Cloudflare only.
+                const [low, high] = [blockRange("198.51.100.0/24").low.toString(16), blockRange("198.51.100.0/24").high.toString(16)];
+                expect(cloud).toContain(`tcp v4 8443-8443 ${low}-${high}`);
+                expect(cloud.find((l) => l.startsWith("tcp v4 443-443 "))).not.toContain(low);
+            } finally {
+                lab.destroy();
+            }
+        },
+        30_000,
+    );
 });
 
 const policies = policyArbWith(descriptionArb);
@@ -92,26 +94,30 @@ const accepted = (args: OriginPolicyArgs) => {
     }
 };
 
-withNetns("property: for random policies (any printable description), the kernel's loaded ruleset admits what Hetzner and DigitalOcean admit", async () => {
-    const lab = Lab.create([]);
-    let loaded = 0;
-    try {
-        await fc.assert(
-            fc.asyncProperty(policies, async (args) => {
-                fc.pre(accepted(args));
-                loaded++;
-                const host = await hostAdmits(lab, lab.server, args);
-                const cloud = cloudAdmits(args);
-                expect(host.input).toEqual(cloud);
-                expect(host.published).toEqual(nonIcmp(cloud));
-            }),
-            { numRuns: 40 },
-        );
-        expect(loaded).toBeGreaterThanOrEqual(40); // accepted policies were loaded, not only refusals skipped
-    } finally {
-        lab.destroy();
-    }
-}, 120_000);
+withNetns(
+    "property: for random policies (any printable description), the kernel's loaded ruleset admits what Hetzner and DigitalOcean admit",
+    async () => {
+        const lab = Lab.create([]);
+        let loaded = 0;
+        try {
+            await fc.assert(
+                fc.asyncProperty(policies, async (args) => {
+                    fc.pre(accepted(args));
+                    loaded++;
+                    const host = await hostAdmits(lab, lab.server, args);
+                    const cloud = cloudAdmits(args);
+                    expect(host.input).toEqual(cloud);
+                    expect(host.published).toEqual(nonIcmp(cloud));
+                }),
+                { numRuns: 40 },
+            );
+            expect(loaded).toBeGreaterThanOrEqual(40); // accepted policies were loaded, not only refusals skipped
+        } finally {
+            lab.destroy();
+        }
+    },
+    120_000,
+);
 
 // ---------------------------------------------------------------- real packets
 const CLIENT = { key: "client", v4: "198.51.100.250", v6: "2001:db8:ffff::250" };
@@ -124,10 +130,7 @@ const inBlock = (block: string, value: bigint) => {
     const r = blockRange(block);
     return r.low <= value && value <= r.high;
 };
-const text = (family: 4 | 6, value: bigint) =>
-    family === 4
-        ? [24n, 16n, 8n, 0n].map((s) => String((value >> s) & 255n)).join(".")
-        : Array.from({ length: 8 }, (_, i) => ((value >> BigInt(112 - 16 * i)) & 0xffffn).toString(16)).join(":");
+const text = (family: 4 | 6, value: bigint) => (family === 4 ? [24n, 16n, 8n, 0n].map((s) => String((value >> s) & 255n)).join(".") : Array.from({ length: 8 }, (_, i) => ((value >> BigInt(112 - 16 * i)) & 0xffffn).toString(16)).join(":"));
 
 /** Sample (source, port) pairs from the cloud side's tcp items, inside and just outside each block, with the verdict the cloud gives. */
 function samples(items: Item[], rnd: () => number): { family: 4 | 6; src: string; port: number; admitted: boolean }[] {
@@ -147,44 +150,60 @@ function samples(items: Item[], rnd: () => number): { family: 4 | 6; src: string
     return out;
 }
 
-withNetns("real packets: for a few generated policies, sampled sources connect exactly where the cloud firewall admits them", async () => {
-    const generated = fc.sample(policies.filter(accepted), { numRuns: 3, seed: 18 });
-    const lab = Lab.create([CLIENT]);
-    try {
-        const client = lab.clients.client;
-        let rnd = 18;
-        const random = () => ((rnd = (rnd * 1103515245 + 12345) % 2147483648) / 2147483648);
-        const checked: boolean[] = [];
-        const listening = new Set<number>();
-        for (const args of generated) {
-            const cloud = itemsOf(toHetznerRules(renderPolicy(validatePolicy(args), SAMPLE_RANGES)).map((r) => ({ protocol: r.protocol, port: r.port, sources: r.sourceIps })));
-            const pairs = samples(cloud, random);
-            // Each sampled source is an address of the client, routed back by the server.
-            const batch = (ns: string, lines: string[]) => lab.exec(ns, ["ip", "-batch", "-"], { input: lines.join("\n") + "\n" });
-            const fresh = [...new Map(pairs.map((p) => [p.src, p])).values()];
-            await batch(client, fresh.map((p) => `addr add ${p.src}/${p.family === 4 ? 32 : 128} dev vc0${p.family === 6 ? " nodad" : ""}`));
-            await batch(lab.server, fresh.map((p) => `route add ${p.src}/${p.family === 4 ? 32 : 128} dev vs0`));
-            await lab.exec(lab.server, ["nft", "flush", "ruleset"]);
-            const ports = [...new Set(pairs.map((p) => p.port))].filter((p) => !listening.has(p));
-            if (ports.length > 0) await lab.listen(lab.server, ports);
-            ports.forEach((p) => listening.add(p));
-            await lab.nft(lab.server, renderNftables(validatePolicy(args), SAMPLE_RANGES));
-            for (const family of [4, 6] as const) {
-                const mine = pairs.filter((p) => p.family === family);
-                if (mine.length === 0) continue;
-                const result: boolean[] = JSON.parse(
-                    await lab.exec(client, [process.execPath, path.join(__dirname, "helpers", "probe-from.js"), family === 4 ? SERVER.v4 : SERVER.v6, JSON.stringify(mine.map((p) => [p.src, p.port])), "1500"], { timeoutMs: 15_000 }),
+withNetns(
+    "real packets: for a few generated policies, sampled sources connect exactly where the cloud firewall admits them",
+    async () => {
+        const generated = fc.sample(policies.filter(accepted), { numRuns: 3, seed: 18 });
+        const lab = Lab.create([CLIENT]);
+        try {
+            const client = lab.clients.client;
+            let rnd = 18;
+            const random = () => (rnd = (rnd * 1103515245 + 12345) % 2147483648) / 2147483648;
+            const checked: boolean[] = [];
+            const listening = new Set<number>();
+            for (const args of generated) {
+                const cloud = itemsOf(toHetznerRules(renderPolicy(validatePolicy(args), SAMPLE_RANGES)).map((r) => ({ protocol: r.protocol, port: r.port, sources: r.sourceIps })));
+                const pairs = samples(cloud, random);
+                // Each sampled source is an address of the client, routed back by the server.
+                const batch = (ns: string, lines: string[]) => lab.exec(ns, ["ip", "-batch", "-"], { input: lines.join("\n") + "\n" });
+                const fresh = [...new Map(pairs.map((p) => [p.src, p])).values()];
+                await batch(
+                    client,
+                    fresh.map((p) => `addr add ${p.src}/${p.family === 4 ? 32 : 128} dev vc0${p.family === 6 ? " nodad" : ""}`),
                 );
-                expect(mine.map((p, i) => [p.src, p.port, result[i]])).toEqual(mine.map((p) => [p.src, p.port, p.admitted]));
-                checked.push(...mine.map((p) => p.admitted));
+                await batch(
+                    lab.server,
+                    fresh.map((p) => `route add ${p.src}/${p.family === 4 ? 32 : 128} dev vs0`),
+                );
+                await lab.exec(lab.server, ["nft", "flush", "ruleset"]);
+                const ports = [...new Set(pairs.map((p) => p.port))].filter((p) => !listening.has(p));
+                if (ports.length > 0) await lab.listen(lab.server, ports);
+                ports.forEach((p) => listening.add(p));
+                await lab.nft(lab.server, renderNftables(validatePolicy(args), SAMPLE_RANGES));
+                for (const family of [4, 6] as const) {
+                    const mine = pairs.filter((p) => p.family === family);
+                    if (mine.length === 0) continue;
+                    const result: boolean[] = JSON.parse(
+                        await lab.exec(client, [process.execPath, path.join(__dirname, "helpers", "probe-from.js"), family === 4 ? SERVER.v4 : SERVER.v6, JSON.stringify(mine.map((p) => [p.src, p.port])), "1500"], { timeoutMs: 15_000 }),
+                    );
+                    expect(mine.map((p, i) => [p.src, p.port, result[i]])).toEqual(mine.map((p) => [p.src, p.port, p.admitted]));
+                    checked.push(...mine.map((p) => p.admitted));
+                }
+                await batch(
+                    client,
+                    fresh.map((p) => `addr del ${p.src}/${p.family === 4 ? 32 : 128} dev vc0`),
+                );
+                await batch(
+                    lab.server,
+                    fresh.map((p) => `route del ${p.src}/${p.family === 4 ? 32 : 128} dev vs0`),
+                );
             }
-            await batch(client, fresh.map((p) => `addr del ${p.src}/${p.family === 4 ? 32 : 128} dev vc0`));
-            await batch(lab.server, fresh.map((p) => `route del ${p.src}/${p.family === 4 ? 32 : 128} dev vs0`));
+            // The samples saw both verdicts: admitted connections and refused ones.
+            expect(checked).toContain(true);
+            expect(checked).toContain(false);
+        } finally {
+            lab.destroy();
         }
-        // The samples saw both verdicts: admitted connections and refused ones.
-        expect(checked).toContain(true);
-        expect(checked).toContain(false);
-    } finally {
-        lab.destroy();
-    }
-}, 120_000);
+    },
+    120_000,
+);

@@ -106,10 +106,13 @@ describe("the program asks Cloudflare before registering anything", () => {
     });
 
     test("once generation 2 is active, [2] deploys with generation 2 only", async () => {
-        const out = await run([2], [
-            { certificate: G1, status: "active" },
-            { certificate: G2, status: "active" },
-        ]);
+        const out = await run(
+            [2],
+            [
+                { certificate: G1, status: "active" },
+                { certificate: G2, status: "active" },
+            ],
+        );
         expect(out.code).toBe(0);
         const uploads = out.report.resources.filter((r: any) => r.type === "cloudflare:index/authenticatedOriginPullsCertificate:AuthenticatedOriginPullsCertificate").map((r: any) => r.name);
         expect(uploads).toEqual(["web-edge-aop-cert-g2"]);

@@ -23,7 +23,11 @@ const PORTS = "1-1024,3000,9000";
 const rulesets = new Map<string, Promise<string>>();
 /** The stack's ruleset from `npm run nftables` (once per stack). */
 function rulesetOf(stack: string): Promise<string> {
-    if (!rulesets.has(stack)) rulesets.set(stack, promisify(execFile)(process.execPath, [compiled("scripts/nftables.ts"), "--stack", stack, "--ranges-file", SAMPLE_ANSWER_PATH], { cwd: ROOT }).then((r) => r.stdout));
+    if (!rulesets.has(stack))
+        rulesets.set(
+            stack,
+            promisify(execFile)(process.execPath, [compiled("scripts/nftables.ts"), "--stack", stack, "--ranges-file", SAMPLE_ANSWER_PATH], { cwd: ROOT }).then((r) => r.stdout),
+        );
     return rulesets.get(stack)!;
 }
 
@@ -35,7 +39,7 @@ async function audit(lab: Lab, client: string, args: string[]): Promise<{ code: 
     );
 }
 const common = ["--stack", "hetzner-dashboard", "--firewall", "dashboard", "--ranges-file", SAMPLE_ANSWER_PATH, "--ports", PORTS, "--json"];
-const sourceOf = (client: string, family: "v4" | "v6") => ({ cloudflare: CLIENTS.cloudflare, trusted: TRUSTED, stranger: CLIENTS.stranger } as any)[client][family];
+const sourceOf = (client: string, family: "v4" | "v6") => (({ cloudflare: CLIENTS.cloudflare, trusted: TRUSTED, stranger: CLIENTS.stranger }) as any)[client][family];
 
 describeNetns("the audit against a server behind the stack's host firewall", () => {
     let lab: Lab;
@@ -46,31 +50,42 @@ describeNetns("the audit against a server behind the stack's host firewall", () 
     afterAll(() => lab?.destroy());
 
     const cases: [string, "v4" | "v6", number[]][] = [
-        ["stranger", "v4", []], ["stranger", "v6", []],
-        ["trusted", "v4", [22, 9000]], ["trusted", "v6", [22, 9000]],
-        ["cloudflare", "v4", [443]], ["cloudflare", "v6", [443]],
+        ["stranger", "v4", []],
+        ["stranger", "v6", []],
+        ["trusted", "v4", [22, 9000]],
+        ["trusted", "v6", [22, 9000]],
+        ["cloudflare", "v4", [443]],
+        ["cloudflare", "v6", [443]],
     ];
 
-    test.each(cases)("locked down as the stack says: exit 0 from the %s client over %s", async (client, family, open) => {
-        await lab.nft(lab.server, await rulesetOf("hetzner-dashboard"));
-        const r = await audit(lab, client, [...common, "--host", SERVER[family], "--source", sourceOf(client, family)]);
-        expect(r.stderr).toBe("");
-        expect(r.code).toBe(0);
-        const report = JSON.parse(r.stdout);
-        expect(report.exposed).toBe(false);
-        expect(report.hosts[0]).toMatchObject({ host: SERVER[family], source: sourceOf(client, family), sourceFrom: "--source", open, unexpected: [] });
-        expect(report.hosts[0].scanner).toMatch(/^nmap -n -Pn -sS -p 1-1024,3000,9000 --min-rate 10000 --max-retries 1 /);
-    }, 60_000);
+    test.each(cases)(
+        "locked down as the stack says: exit 0 from the %s client over %s",
+        async (client, family, open) => {
+            await lab.nft(lab.server, await rulesetOf("hetzner-dashboard"));
+            const r = await audit(lab, client, [...common, "--host", SERVER[family], "--source", sourceOf(client, family)]);
+            expect(r.stderr).toBe("");
+            expect(r.code).toBe(0);
+            const report = JSON.parse(r.stdout);
+            expect(report.exposed).toBe(false);
+            expect(report.hosts[0]).toMatchObject({ host: SERVER[family], source: sourceOf(client, family), sourceFrom: "--source", open, unexpected: [] });
+            expect(report.hosts[0].scanner).toMatch(/^nmap -n -Pn -sS -p 1-1024,3000,9000 --min-rate 10000 --max-retries 1 /);
+        },
+        60_000,
+    );
 
     // Inserted first in the input chain: the ruleset ends in an explicit (counted) drop.
-    test.each(cases)("the same plus 3000 open to all: exit 1 from the %s client over %s, naming 3000 and only 3000", async (client, family, open) => {
-        await lab.nft(lab.server, (await rulesetOf("hetzner-dashboard")) + "insert rule inet cloudflare_origin_firewall input tcp dport 3000 accept\n");
-        const r = await audit(lab, client, [...common, "--host", SERVER[family], "--source", sourceOf(client, family)]);
-        expect(r.code).toBe(1);
-        const report = JSON.parse(r.stdout);
-        expect(report.hosts[0].open).toEqual([...open, 3000].sort((a, b) => a - b));
-        expect(report.hosts[0].unexpected).toEqual([{ port: 3000, policy: "port 3000 is in no rule of the policy" }]);
-    }, 60_000);
+    test.each(cases)(
+        "the same plus 3000 open to all: exit 1 from the %s client over %s, naming 3000 and only 3000",
+        async (client, family, open) => {
+            await lab.nft(lab.server, (await rulesetOf("hetzner-dashboard")) + "insert rule inet cloudflare_origin_firewall input tcp dport 3000 accept\n");
+            const r = await audit(lab, client, [...common, "--host", SERVER[family], "--source", sourceOf(client, family)]);
+            expect(r.code).toBe(1);
+            const report = JSON.parse(r.stdout);
+            expect(report.hosts[0].open).toEqual([...open, 3000].sort((a, b) => a - b));
+            expect(report.hosts[0].unexpected).toEqual([{ port: 3000, policy: "port 3000 is in no rule of the policy" }]);
+        },
+        60_000,
+    );
 
     test("no firewall: exit 1 naming every listener, with what the policy says about each", async () => {
         await lab.exec(lab.server, ["nft", "flush", "ruleset"]);
@@ -79,7 +94,7 @@ describeNetns("the audit against a server behind the stack's host firewall", () 
         const { hosts } = JSON.parse(r.stdout);
         expect(hosts[0].unexpected).toEqual([
             { port: 22, policy: '"SSH (22) from trusted sources" admits only 203.0.113.10/32, 2001:db8::10/128; 198.51.100.99 is not among them' },
-            { port: 443, policy: "\"HTTPS (443) from Cloudflare only\" admits only Cloudflare's ranges; 198.51.100.99 is not among them" },
+            { port: 443, policy: '"HTTPS (443) from Cloudflare only" admits only Cloudflare\'s ranges; 198.51.100.99 is not among them' },
             { port: 3000, policy: "port 3000 is in no rule of the policy" },
             { port: 9000, policy: '"Trading dashboard from trusted addresses" admits only 203.0.113.10/32, 2001:db8::10/128; 198.51.100.99 is not among them' },
         ]);
@@ -148,7 +163,11 @@ describe("usage, config and tool errors exit 2", () => {
 describe("pieces", () => {
     test("port lists in nmap's syntax", () => {
         expect(parsePorts("1-65535")).toEqual([[1, 65535]]);
-        expect(parsePorts("22,443,8000-8100")).toEqual([[22, 22], [443, 443], [8000, 8100]]);
+        expect(parsePorts("22,443,8000-8100")).toEqual([
+            [22, 22],
+            [443, 443],
+            [8000, 8100],
+        ]);
         expect(parsePorts("-")).toEqual([[1, 65535]]);
         expect(parsePorts("60000-")).toEqual([[60000, 65535]]);
         expect(() => parsePorts("0-10")).toThrow("outside 1-65535");
@@ -167,7 +186,7 @@ describe("pieces", () => {
         const admitted = { entries: admittedEntries(rules) };
         expect(verdict(admitted, parseSingleAddress("203.0.113.10"), [[1, 65535]], [22, 443, 3000])).toEqual({
             unexpected: [
-                { port: 443, policy: "\"HTTPS\" admits only Cloudflare's ranges; 203.0.113.10 is not among them" },
+                { port: 443, policy: '"HTTPS" admits only Cloudflare\'s ranges; 203.0.113.10 is not among them' },
                 { port: 3000, policy: "port 3000 is in no rule of the policy" },
             ],
             admittedNotAnswering: ["9000-9001"],

@@ -14,9 +14,7 @@ const comment = "managed by cloudflare-origin-firewall";
 const secret = (value: string) => ({ "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", value });
 
 async function settle(edge: CloudflareOriginEdge) {
-    await Promise.all(
-        [...Object.values(edge.records), edge.sslMode, ...(edge.authenticatedOriginPulls ? [edge.authenticatedOriginPulls] : []), ...Object.values(edge.blocks)].map((r) => valueOf(r.urn)),
-    );
+    await Promise.all([...Object.values(edge.records), edge.sslMode, ...(edge.authenticatedOriginPulls ? [edge.authenticatedOriginPulls] : []), ...Object.values(edge.blocks)].map((r) => valueOf(r.urn)));
 }
 
 describe("CloudflareOriginEdge", () => {
@@ -96,7 +94,11 @@ describe("CloudflareOriginEdge", () => {
         const key = "-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n";
         const edge = new CloudflareOriginEdge("own", { zoneId: ZONE, authenticatedOriginPulls: { certificate: pem, privateKey: key, caCertificate: pem } });
         await settle(edge);
-        expect(mine("own-").map((r) => r.type).filter((t) => t.startsWith("tls:"))).toEqual([]);
+        expect(
+            mine("own-")
+                .map((r) => r.type)
+                .filter((t) => t.startsWith("tls:")),
+        ).toEqual([]);
         expect(mine("own-").find((r) => r.name === "own-aop-cert")!.inputs).toEqual({ zoneId: ZONE, certificate: pem, privateKey: secret(key) });
         expect(await valueOf(edge.originPullCaPem!)).toBe(pem);
     });
@@ -183,10 +185,18 @@ describe("IPv6 access rules in the long form", () => {
 
 describe("one edge per zone across the program", () => {
     test("two edges on one zone are refused, naming both; different zones pass", () => {
-        expect(() => checkOneEdgePerZone([{ owner: "firewalls.a.edge", zoneId: ZONE }, { owner: "firewalls.b.edge", zoneId: ZONE.replace("0", "f") }])).not.toThrow();
-        expect(() => checkOneEdgePerZone([{ owner: "firewalls.a.edge", zoneId: ZONE }, { owner: "firewalls.b.edge", zoneId: ZONE }])).toThrow(
-            `firewalls.b.edge.zoneId: zone ${ZONE} already has an edge (firewalls.a.edge); Cloudflare uses one origin-pull certificate per zone`,
-        );
+        expect(() =>
+            checkOneEdgePerZone([
+                { owner: "firewalls.a.edge", zoneId: ZONE },
+                { owner: "firewalls.b.edge", zoneId: ZONE.replace("0", "f") },
+            ]),
+        ).not.toThrow();
+        expect(() =>
+            checkOneEdgePerZone([
+                { owner: "firewalls.a.edge", zoneId: ZONE },
+                { owner: "firewalls.b.edge", zoneId: ZONE },
+            ]),
+        ).toThrow(`firewalls.b.edge.zoneId: zone ${ZONE} already has an edge (firewalls.a.edge); Cloudflare uses one origin-pull certificate per zone`);
     });
 });
 
@@ -197,9 +207,7 @@ describe("origin-pull certificate rotation without a window", () => {
         await settle(edge);
         await valueOf(edge.originPullCertificates[2].urn);
         const names = mine("rot-").map((r) => r.name);
-        expect(names).toEqual(
-            expect.arrayContaining(["rot-aop-cert", "rot-aop-client", "rot-aop-client-key", "rot-aop-client-csr", "rot-aop-cert-g2", "rot-aop-client-g2", "rot-aop-client-key-g2", "rot-aop-client-csr-g2"]),
-        );
+        expect(names).toEqual(expect.arrayContaining(["rot-aop-cert", "rot-aop-client", "rot-aop-client-key", "rot-aop-client-csr", "rot-aop-cert-g2", "rot-aop-client-g2", "rot-aop-client-key-g2", "rot-aop-client-csr-g2"]));
         expect(names.filter((n) => n.startsWith("rot-aop-ca"))).toEqual(["rot-aop-ca", "rot-aop-ca-key"]);
         const byName = Object.fromEntries(mine("rot-").map((r) => [r.name, r.inputs]));
         expect(byName["rot-aop-client-g2"].caCertPem).toBe(byName["rot-aop-client"].caCertPem);
@@ -212,7 +220,9 @@ describe("origin-pull certificate rotation without a window", () => {
     test("[2]: only generation 2 (generation 1's resources are no longer declared, so the engine deletes them)", async () => {
         const edge = new CloudflareOriginEdge("done", { zoneId: ZONE, authenticatedOriginPulls: { generations: [2] } });
         await settle(edge);
-        const names = mine("done-").map((r) => r.name).filter((n) => n.includes("client") || n.includes("cert"));
+        const names = mine("done-")
+            .map((r) => r.name)
+            .filter((n) => n.includes("client") || n.includes("cert"));
         expect(names.sort()).toEqual(["done-aop-cert-g2", "done-aop-client-csr-g2", "done-aop-client-g2", "done-aop-client-key-g2"]);
     });
 

@@ -5,14 +5,23 @@ import { CidrError, parseSingleAddress } from "../components/cidr";
 import { answerWith, sampleAnswer, startServer, TestServer } from "./helpers/server";
 
 const SAMPLE_V4 = [
-    "103.21.244.0/22", "103.22.200.0/22", "103.31.4.0/22", "104.16.0.0/13", "104.24.0.0/14",
-    "108.162.192.0/18", "131.0.72.0/22", "141.101.64.0/18", "162.158.0.0/15", "172.64.0.0/13",
-    "173.245.48.0/20", "188.114.96.0/20", "190.93.240.0/20", "197.234.240.0/22", "198.41.128.0/17",
+    "103.21.244.0/22",
+    "103.22.200.0/22",
+    "103.31.4.0/22",
+    "104.16.0.0/13",
+    "104.24.0.0/14",
+    "108.162.192.0/18",
+    "131.0.72.0/22",
+    "141.101.64.0/18",
+    "162.158.0.0/15",
+    "172.64.0.0/13",
+    "173.245.48.0/20",
+    "188.114.96.0/20",
+    "190.93.240.0/20",
+    "197.234.240.0/22",
+    "198.41.128.0/17",
 ];
-const SAMPLE_V6 = [
-    "2400:cb00::/32", "2405:8100::/32", "2405:b500::/32", "2606:4700::/32", "2803:f800::/32",
-    "2a06:98c0::/29", "2c0f:f248::/32",
-];
+const SAMPLE_V6 = ["2400:cb00::/32", "2405:8100::/32", "2405:b500::/32", "2606:4700::/32", "2803:f800::/32", "2a06:98c0::/29", "2c0f:f248::/32"];
 
 let servers: TestServer[] = [];
 async function serve(...args: Parameters<typeof startServer>): Promise<TestServer> {
@@ -39,10 +48,7 @@ describe("fetchCloudflareRanges: the real answer", () => {
     test("shuffled, duplicated, upper-case and uncompressed IPv6 give byte-identical output", async () => {
         const messy = answerWith({
             ipv4_cidrs: [...SAMPLE_V4].reverse().concat(SAMPLE_V4.slice(0, 3), ["104.16.0.0/13"]),
-            ipv6_cidrs: [
-                "2C0F:F248:0:0:0:0:0:0/32", "2a06:98c0:0000::/29", "2400:CB00::/32", "2606:4700:0:0::/32",
-                "2405:8100::/32", "2405:b500::/32", "2803:f800::/32", "2400:cb00::/32",
-            ],
+            ipv6_cidrs: ["2C0F:F248:0:0:0:0:0:0/32", "2a06:98c0:0000::/29", "2400:CB00::/32", "2606:4700:0:0::/32", "2405:8100::/32", "2405:b500::/32", "2803:f800::/32", "2400:cb00::/32"],
         });
         const a = await serve({ json: sampleAnswer() });
         const b = await serve({ json: messy });
@@ -60,9 +66,7 @@ describe("fetchCloudflareRanges: the real answer", () => {
 
     test("includeJdCloud with no jdcloud_cidrs in the answer is rejected", async () => {
         const s = await serve({ json: sampleAnswer() });
-        await expect(fetchCloudflareRanges({ url: s.url, includeJdCloud: true })).rejects.toThrow(
-            "result.jdcloud_cidrs is missing",
-        );
+        await expect(fetchCloudflareRanges({ url: s.url, includeJdCloud: true })).rejects.toThrow("result.jdcloud_cidrs is missing");
     });
 });
 
@@ -90,9 +94,7 @@ describe("fetchCloudflareRanges: retries and time limits", () => {
 
     test("non-2xx after retries is rejected naming the URL and status", async () => {
         const s = await serve({ status: 500, body: "oops" });
-        await expect(fetchCloudflareRanges({ url: s.url, retries: 2 })).rejects.toThrow(
-            `Cloudflare IP ranges from ${s.url} rejected: HTTP 500 Internal Server Error after retries`,
-        );
+        await expect(fetchCloudflareRanges({ url: s.url, retries: 2 })).rejects.toThrow(`Cloudflare IP ranges from ${s.url} rejected: HTTP 500 Internal Server Error after retries`);
         expect(s.requests).toHaveLength(3);
     });
 
@@ -100,9 +102,7 @@ describe("fetchCloudflareRanges: retries and time limits", () => {
         const s = await serve("hang");
         const t0 = Date.now();
         // Attempts of 150 ms in a 1500 ms deadline: retried however loaded the machine is.
-        await expect(fetchCloudflareRanges({ url: s.url, deadlineMs: 1500, timeoutMs: 150 })).rejects.toThrow(
-            `Cloudflare IP ranges from ${s.url} rejected: no valid answer within the 1500 ms deadline`,
-        );
+        await expect(fetchCloudflareRanges({ url: s.url, deadlineMs: 1500, timeoutMs: 150 })).rejects.toThrow(`Cloudflare IP ranges from ${s.url} rejected: no valid answer within the 1500 ms deadline`);
         const took = Date.now() - t0;
         expect(took).toBeLessThan(1500 + 1000);
         expect(s.requests.length).toBeGreaterThanOrEqual(2); // attempts timed out and were retried
@@ -140,7 +140,7 @@ describe("fetchCloudflareRanges: fail closed", () => {
         ["an entry that is not a string", () => answerWith({ ipv4_cidrs: [42] }), "result.ipv4_cidrs[0] is not a string: 42"],
         ["a shorthand IPv4 (127.1 style)", () => answerWith({ ipv4_cidrs: ["104.16/13"] }), 'result.ipv4_cidrs[0]: "104.16/13" is not a valid IP address or CIDR block'],
         ["host bits set", () => answerWith({ ipv4_cidrs: ["173.245.48.1/20"] }), 'result.ipv4_cidrs[0]: "173.245.48.1/20" has host bits set (network would be 173.245.48.0/20)'],
-        ["0.0.0.0/0", () => answerWith({ ipv4_cidrs: ["0.0.0.0/0"] }), 'result.ipv4_cidrs[0]: "0.0.0.0/0" is broader than /12, too broad to be a Cloudflare range (if Cloudflare\'s network genuinely grew, the package\'s answerLimits must be raised)'],
+        ["0.0.0.0/0", () => answerWith({ ipv4_cidrs: ["0.0.0.0/0"] }), "result.ipv4_cidrs[0]: \"0.0.0.0/0\" is broader than /12, too broad to be a Cloudflare range (if Cloudflare's network genuinely grew, the package's answerLimits must be raised)"],
         ["IPv4 broader than /12 (a /11)", () => answerWith({ ipv4_cidrs: ["104.0.0.0/11"] }), 'result.ipv4_cidrs[0]: "104.0.0.0/11" is broader than /12'],
         ["::/0", () => answerWith({ ipv6_cidrs: ["::/0"] }), 'result.ipv6_cidrs[0]: "::/0" is broader than /28, too broad to be a Cloudflare range'],
         ["IPv6 broader than /28 (a /27)", () => answerWith({ ipv6_cidrs: ["2400::/27"] }), 'result.ipv6_cidrs[0]: "2400::/27" is broader than /28'],
@@ -162,11 +162,7 @@ describe("fetchCloudflareRanges: fail closed", () => {
         ["documentation IPv6", () => answerWith({ ipv6_cidrs: ["2001:db8::/32"] }), 'result.ipv6_cidrs[0]: "2001:db8::/32" overlaps the documentation range 2001:db8::/32'],
         ["IPv4 entry in the IPv6 list", () => answerWith({ ipv6_cidrs: ["2400:cb00::/32", "173.245.48.0/20"] }), 'result.ipv6_cidrs[1]: "173.245.48.0/20" is an IPv4 range in the IPv6 list'],
         ["IPv6 entry in the IPv4 list", () => answerWith({ ipv4_cidrs: ["2400:cb00::/32"] }), 'result.ipv4_cidrs[0]: "2400:cb00::/32" is an IPv6 range in the IPv4 list'],
-        [
-            "more than 200 entries",
-            () => answerWith({ ipv4_cidrs: Array.from({ length: 201 }, (_, i) => `45.${i}.0.0/16`) }),
-            "result.ipv4_cidrs has 201 entries, more than the 200 a real answer could have",
-        ],
+        ["more than 200 entries", () => answerWith({ ipv4_cidrs: Array.from({ length: 201 }, (_, i) => `45.${i}.0.0/16`) }), "result.ipv4_cidrs has 201 entries, more than the 200 a real answer could have"],
     ];
 
     test.each(cases)("%s", async (_name, body, message) => {
@@ -184,9 +180,7 @@ describe("fetchCloudflareRanges: fail closed", () => {
 
     test("a redirect to a different host is rejected without following it", async () => {
         const s = await serve({ status: 302, headers: { location: "http://localhost:1/evil" } });
-        await expect(fetchCloudflareRanges({ url: s.url, ...fast })).rejects.toThrow(
-            `Cloudflare IP ranges from ${s.url} rejected: redirected to a different host (http://localhost:1)`,
-        );
+        await expect(fetchCloudflareRanges({ url: s.url, ...fast })).rejects.toThrow(`Cloudflare IP ranges from ${s.url} rejected: redirected to a different host (http://localhost:1)`);
         expect(s.requests).toHaveLength(1);
     });
 
@@ -199,9 +193,7 @@ describe("fetchCloudflareRanges: fail closed", () => {
     test("a body over 1 MiB is rejected and not retried", async () => {
         const big = JSON.stringify(answerWith({ padding: "x".repeat(1024 * 1024) }));
         const s = await serve({ body: big, headers: { "content-type": "application/json" } });
-        await expect(fetchCloudflareRanges({ url: s.url, ...fast })).rejects.toThrow(
-            `Cloudflare IP ranges from ${s.url} rejected: the body is larger than 1048576 bytes`,
-        );
+        await expect(fetchCloudflareRanges({ url: s.url, ...fast })).rejects.toThrow(`Cloudflare IP ranges from ${s.url} rejected: the body is larger than 1048576 bytes`);
         expect(s.requests).toHaveLength(1);
     });
 
@@ -212,9 +204,7 @@ describe("fetchCloudflareRanges: fail closed", () => {
     });
 
     test("an invalid URL is refused", async () => {
-        await expect(fetchCloudflareRanges({ url: "not a url" })).rejects.toThrow(
-            "Cloudflare IP ranges from not a url rejected: the URL is not valid",
-        );
+        await expect(fetchCloudflareRanges({ url: "not a url" })).rejects.toThrow("Cloudflare IP ranges from not a url rejected: the URL is not valid");
     });
 });
 
@@ -227,12 +217,8 @@ describe("validateCloudflareRanges (ranges handed in)", () => {
         });
     });
     test("a world-open range handed in fails like a fetched one, naming the caller's own field", () => {
-        expect(() => validateCloudflareRanges({ ipv4: ["0.0.0.0/0"], ipv6: ["2606:4700::/32"] })).toThrow(
-            'Cloudflare IP ranges from cloudflare.ranges rejected: cloudflare.ranges.ipv4[0]: "0.0.0.0/0" is broader than /12',
-        );
-        expect(() => validateCloudflareRanges({ ipv4: SAMPLE_V4, ipv6: [...SAMPLE_V6, "10.0.0.0/8"] })).toThrow(
-            /cloudflare\.ranges\.ipv6\[7\]: "10\.0\.0\.0\/8" is an IPv4 range in the IPv6 list\. Nothing was changed; fix cloudflare\.ranges\.$/,
-        );
+        expect(() => validateCloudflareRanges({ ipv4: ["0.0.0.0/0"], ipv6: ["2606:4700::/32"] })).toThrow('Cloudflare IP ranges from cloudflare.ranges rejected: cloudflare.ranges.ipv4[0]: "0.0.0.0/0" is broader than /12');
+        expect(() => validateCloudflareRanges({ ipv4: SAMPLE_V4, ipv6: [...SAMPLE_V6, "10.0.0.0/8"] })).toThrow(/cloudflare\.ranges\.ipv6\[7\]: "10\.0\.0\.0\/8" is an IPv4 range in the IPv6 list\. Nothing was changed; fix cloudflare\.ranges\.$/);
     });
 });
 
@@ -285,16 +271,11 @@ describe("where ranges may come from (issue 14)", () => {
     ])("%s is refused before any request", (url, message) => {
         expect(cloudflareUrlProblem(url)).toContain(message);
     });
-    test.each(["https://api.cloudflare.com/client/v4/ips", "http://127.0.0.1:8080/ips", "https://127.0.0.1:8443/ips", "http://localhost:1/x", "http://[::1]:1/x"])(
-        "%s is allowed",
-        (url) => {
-            expect(cloudflareUrlProblem(url)).toBeUndefined();
-        },
-    );
+    test.each(["https://api.cloudflare.com/client/v4/ips", "http://127.0.0.1:8080/ips", "https://127.0.0.1:8443/ips", "http://localhost:1/x", "http://[::1]:1/x"])("%s is allowed", (url) => {
+        expect(cloudflareUrlProblem(url)).toBeUndefined();
+    });
     test("fetchCloudflareRanges refuses another host without a request", async () => {
-        await expect(fetchCloudflareRanges({ url: "https://ranges.example.net/ips", ...fast })).rejects.toThrow(
-            "Cloudflare IP ranges from https://ranges.example.net/ips rejected: ranges.example.net is not Cloudflare's API",
-        );
+        await expect(fetchCloudflareRanges({ url: "https://ranges.example.net/ips", ...fast })).rejects.toThrow("Cloudflare IP ranges from https://ranges.example.net/ips rejected: ranges.example.net is not Cloudflare's API");
     });
 });
 
@@ -364,20 +345,24 @@ describe("canonicalCidr", () => {
     test("property: canonical form is a fixed point and independent of spelling", () => {
         fc.assert(
             // Dotted (embedded IPv4) forms are refused by design; see the exposure tests.
-            fc.property(fc.ipV6().filter((a) => !a.includes(".")), fc.integer({ min: 0, max: 128 }), (addr, prefix) => {
-                const net = canonicalCidr(`${addr}/128`).split("/")[0];
-                const block = canonicalCidr(`${net}/128`);
-                expect(canonicalCidr(block)).toBe(block);
-                expect(canonicalCidr(block.toUpperCase())).toBe(block);
-                // Masking then canonicalising gives a fixed point at any prefix.
-                let masked: string;
-                try {
-                    masked = canonicalCidr(`${net}/${prefix}`);
-                } catch (e) {
-                    masked = String((e as Error).message.match(/did you mean "([^"]+)"/)![1]);
-                }
-                expect(canonicalCidr(masked)).toBe(masked);
-            }),
+            fc.property(
+                fc.ipV6().filter((a) => !a.includes(".")),
+                fc.integer({ min: 0, max: 128 }),
+                (addr, prefix) => {
+                    const net = canonicalCidr(`${addr}/128`).split("/")[0];
+                    const block = canonicalCidr(`${net}/128`);
+                    expect(canonicalCidr(block)).toBe(block);
+                    expect(canonicalCidr(block.toUpperCase())).toBe(block);
+                    // Masking then canonicalising gives a fixed point at any prefix.
+                    let masked: string;
+                    try {
+                        masked = canonicalCidr(`${net}/${prefix}`);
+                    } catch (e) {
+                        masked = String((e as Error).message.match(/did you mean "([^"]+)"/)![1]);
+                    }
+                    expect(canonicalCidr(masked)).toBe(masked);
+                },
+            ),
         );
     });
 });

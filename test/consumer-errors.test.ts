@@ -23,7 +23,7 @@ test("bad ranges handed in as data: a synchronous error of the component, naming
     expect(pulumi.ResourceError.isInstance(err)).toBe(true);
     expect((err as pulumi.ResourceError).hideStack).toBe(true);
     expect((err as Error).message).toBe(
-        'Cloudflare IP ranges from cloudflare.ranges rejected: cloudflare.ranges.ipv4[1]: "10.0.0.0/8" is broader than /12, too broad to be a Cloudflare range (if Cloudflare\'s network genuinely grew, the package\'s answerLimits must be raised). Nothing was changed; fix cloudflare.ranges.',
+        "Cloudflare IP ranges from cloudflare.ranges rejected: cloudflare.ranges.ipv4[1]: \"10.0.0.0/8\" is broader than /12, too broad to be a Cloudflare range (if Cloudflare's network genuinely grew, the package's answerLimits must be raised). Nothing was changed; fix cloudflare.ranges.",
     );
     expect((err as Error).message).not.toContain("error serializing");
     expect(resources.slice(before).filter((r) => r.custom)).toEqual([]);
@@ -35,9 +35,7 @@ test("a saved Cloudflare answer is accepted as it is, and errors in it name its 
     expect(await valueOf(fw.cloudflareRanges)).toEqual(SAMPLE_RANGES);
     const broken = sampleAnswer();
     broken.result.ipv6_cidrs[2] = "2001:db8::/32";
-    expect(() => new HetznerOriginFirewall("saved-bad", { ssh: { sources: ["203.0.113.7"] }, cloudflare: { ranges: broken } })).toThrow(
-        'cloudflare.ranges.result.ipv6_cidrs[2]: "2001:db8::/32" overlaps the documentation range 2001:db8::/32',
-    );
+    expect(() => new HetznerOriginFirewall("saved-bad", { ssh: { sources: ["203.0.113.7"] }, cloudflare: { ranges: broken } })).toThrow('cloudflare.ranges.result.ipv6_cidrs[2]: "2001:db8::/32" overlaps the documentation range 2001:db8::/32');
 });
 
 test("a failed live fetch is one error of the component, without a stack (Pulumi reports each error object once)", async () => {

@@ -73,23 +73,19 @@ function tsc(app: string, project: string): string {
     }
 }
 
-const tsconfig = (resolution: keyof typeof RESOLUTIONS, files: string[]) =>
-    JSON.stringify({ compilerOptions: { strict: true, noUnusedLocals: true, ...RESOLUTIONS[resolution], target: "ES2022", types: [], skipLibCheck: true, noEmit: true }, files });
+const tsconfig = (resolution: keyof typeof RESOLUTIONS, files: string[]) => JSON.stringify({ compilerOptions: { strict: true, noUnusedLocals: true, ...RESOLUTIONS[resolution], target: "ES2022", types: [], skipLibCheck: true, noEmit: true }, files });
 
-test.each(Object.keys(RESOLUTIONS) as (keyof typeof RESOLUTIONS)[])(
-    "a Hetzner-only program with the README's examples (the firewall, cloud-init) compiles strictly, moduleResolution %s",
-    (resolution) => {
-        const app = path.join(dir, "app");
-        fs.writeFileSync(path.join(app, "index.ts"), readmeExample("## Using the components from another program"));
-        fs.writeFileSync(path.join(app, "cloud-init.ts"), readmeExample("### Delivery: cloud-init, at first boot"));
-        fs.writeFileSync(path.join(app, `tsconfig.${resolution}.json`), tsconfig(resolution, ["index.ts", "cloud-init.ts"]));
-        expect(() => tsc(app, `tsconfig.${resolution}.json`)).not.toThrow();
-        // Control: the same check refuses an unused local, so the pass above means something.
-        fs.writeFileSync(path.join(app, "unused.ts"), fs.readFileSync(path.join(app, "cloud-init.ts"), "utf8") + "\nconst unused = 1;\n");
-        fs.writeFileSync(path.join(app, `tsconfig.${resolution}.unused.json`), tsconfig(resolution, ["unused.ts"]));
-        expect(() => tsc(app, `tsconfig.${resolution}.unused.json`)).toThrow(/'unused' is declared but its value is never read/);
-    },
-);
+test.each(Object.keys(RESOLUTIONS) as (keyof typeof RESOLUTIONS)[])("a Hetzner-only program with the README's examples (the firewall, cloud-init) compiles strictly, moduleResolution %s", (resolution) => {
+    const app = path.join(dir, "app");
+    fs.writeFileSync(path.join(app, "index.ts"), readmeExample("## Using the components from another program"));
+    fs.writeFileSync(path.join(app, "cloud-init.ts"), readmeExample("### Delivery: cloud-init, at first boot"));
+    fs.writeFileSync(path.join(app, `tsconfig.${resolution}.json`), tsconfig(resolution, ["index.ts", "cloud-init.ts"]));
+    expect(() => tsc(app, `tsconfig.${resolution}.json`)).not.toThrow();
+    // Control: the same check refuses an unused local, so the pass above means something.
+    fs.writeFileSync(path.join(app, "unused.ts"), fs.readFileSync(path.join(app, "cloud-init.ts"), "utf8") + "\nconst unused = 1;\n");
+    fs.writeFileSync(path.join(app, `tsconfig.${resolution}.unused.json`), tsconfig(resolution, ["unused.ts"]));
+    expect(() => tsc(app, `tsconfig.${resolution}.unused.json`)).toThrow(/'unused' is declared but its value is never read/);
+});
 
 test('control: without "typesVersions", moduleResolution node cannot see the subpaths (what the field is for)', () => {
     const app = path.join(dir, "app");
@@ -125,7 +121,10 @@ console.error(rootImport);
     const r = await run(process.execPath, ["run.js"], { cwd: app });
     const seen = JSON.parse(r.stdout);
     const firewall = seen.find((x: any) => x.type === "hcloud:index/firewall:Firewall");
-    expect(firewall.inputs.rules.map((x: any) => [x.port, x.sourceIps.length])).toEqual([["22", 1], ["443", 22]]);
+    expect(firewall.inputs.rules.map((x: any) => [x.port, x.sourceIps.length])).toEqual([
+        ["22", 1],
+        ["443", 22],
+    ]);
     expect(firewall.inputs.applyTos).toEqual([{ labelSelector: "role=web" }]);
     // The root import needs every provider; that is what the subpaths are for.
     expect(r.stderr).toContain("Cannot find module '@pulumi/");

@@ -38,9 +38,7 @@ describe("DigitalOceanOriginFirewall", () => {
         expect(await valueOf(fw.ruleCount)).toBe(5);
         expect(await valueOf(fw.firewallId)).toBe("web-id");
         expect(await valueOf(fw.cloudflareRanges)).toEqual(SAMPLE_RANGES);
-        expect(await valueOf(fw.firewall.urn)).toBe(
-            "urn:pulumi:test::cloudflare-origin-firewall::cloudflare-origin-firewall:index:DigitalOceanOriginFirewall$digitalocean:index/firewall:Firewall::web",
-        );
+        expect(await valueOf(fw.firewall.urn)).toBe("urn:pulumi:test::cloudflare-origin-firewall::cloudflare-origin-firewall:index:DigitalOceanOriginFirewall$digitalocean:index/firewall:Firewall::web");
     });
 
     test("dashboard: SSH and 9000 from trusted IPs, by tag", async () => {
@@ -84,7 +82,14 @@ describe("DigitalOceanOriginFirewall", () => {
 
     test("custom egress and explicit deny-all", async () => {
         const warn = jest.spyOn(console, "warn").mockImplementation(() => undefined);
-        await deploy("custom-egress", { ssh: { sources: ["203.0.113.7"] }, tags: ["api"], egress: [{ port: 443, destinations: ["::/0", "0.0.0.0/0"] }, { protocol: "udp", port: 53, destinations: ["1.1.1.1"] }] });
+        await deploy("custom-egress", {
+            ssh: { sources: ["203.0.113.7"] },
+            tags: ["api"],
+            egress: [
+                { port: 443, destinations: ["::/0", "0.0.0.0/0"] },
+                { protocol: "udp", port: 53, destinations: ["1.1.1.1"] },
+            ],
+        });
         expect(inputsOf("custom-egress")!.outboundRules).toEqual([
             { protocol: "tcp", portRange: "443", destinationAddresses: WORLD },
             { protocol: "udp", portRange: "53", destinationAddresses: ["1.1.1.1/32"] },
@@ -172,11 +177,7 @@ test("property: Hetzner and DigitalOcean renderings admit exactly the same (prot
 describe("DigitalOcean tags exist before the firewall", () => {
     test("each tag is registered as a child first, kept on delete, and the firewall depends on them", async () => {
         const seen: Record<string, import("@pulumi/pulumi").ResourceTransformationArgs> = {};
-        const fw = new DigitalOceanOriginFirewall(
-            "tagged",
-            { cloudflare: { ranges: SAMPLE_RANGES }, ssh: { sources: ["203.0.113.7"] }, tags: ["web", "api"] },
-            { transformations: [(a) => ((seen[a.name] = a), undefined)] },
-        );
+        const fw = new DigitalOceanOriginFirewall("tagged", { cloudflare: { ranges: SAMPLE_RANGES }, ssh: { sources: ["203.0.113.7"] }, tags: ["web", "api"] }, { transformations: [(a) => ((seen[a.name] = a), undefined)] });
         await valueOf(fw.firewall.urn);
         await Promise.all(Object.values(fw.tags).map((t) => valueOf(t.urn)));
         const tags = resources.filter((r) => r.type === "digitalocean:index/tag:Tag" && r.name.startsWith("tagged-")).map((r) => [r.name, r.inputs]);

@@ -45,8 +45,16 @@ describe("the SSH port from a broad set needs ssh.allowFromAnywhere", () => {
         ["SSH sources as two /1s", { ssh: { sources: ["0.0.0.0/1", "128.0.0.0/1"] } }, "ssh.sources: SSH (tcp 22) would admit all of IPv4 to the SSH port 22; list trusted addresses instead, or set ssh.allowFromAnywhere: true"],
         ["SSH sources as ::/1 + 8000::/1", { ssh: { sources: ["::/1", "8000::/1"] } }, "ssh.sources: SSH (tcp 22) would admit all of IPv6 to the SSH port 22"],
         ["SSH sources as 256 /16s", { ssh: { sources: sixteens(45) } }, "ssh.sources: SSH (tcp 22) would admit 16777216 IPv4 addresses"],
-        ["an extra rule on the SSH port from the world", { ...base, rules: [{ description: "ops", port: 22, sources: ["0.0.0.0/0"] }] }, 'ssh.sources + rules[0].sources: together, SSH (tcp 22) with 1 IPv4 address (a /32 worth, <0.01% of IPv4) and rules[0] ("ops", tcp 22) with all of IPv4 would admit all of IPv4 to the SSH port 22'],
-        ["an extra range containing it (1-442)", { ...base, rules: [{ description: "low ports", port: "1-442", sources: ["::/0"] }] }, 'rules[0] ("low ports", tcp 1-442) with all of IPv6 would admit 1 IPv4 address (a /32 worth, <0.01% of IPv4) and all of IPv6 to the SSH port 22'],
+        [
+            "an extra rule on the SSH port from the world",
+            { ...base, rules: [{ description: "ops", port: 22, sources: ["0.0.0.0/0"] }] },
+            'ssh.sources + rules[0].sources: together, SSH (tcp 22) with 1 IPv4 address (a /32 worth, <0.01% of IPv4) and rules[0] ("ops", tcp 22) with all of IPv4 would admit all of IPv4 to the SSH port 22',
+        ],
+        [
+            "an extra range containing it (1-442)",
+            { ...base, rules: [{ description: "low ports", port: "1-442", sources: ["::/0"] }] },
+            'rules[0] ("low ports", tcp 1-442) with all of IPv6 would admit 1 IPv4 address (a /32 worth, <0.01% of IPv4) and all of IPv6 to the SSH port 22',
+        ],
         ["udp on the SSH port counts too", { ...base, rules: [{ description: "mosh", protocol: "udp", port: "1-100", sources: ["0.0.0.0/0"] }] }, 'rules[0] ("mosh", udp 1-100) would admit all of IPv4 to the SSH port 22'],
     ])("%s", (_name, args, message) => {
         expect(() => validatePolicy(args)).toThrow(message);
@@ -90,7 +98,9 @@ describe("exposure by union: sources split across rules are judged together", ()
         [
             "split sources: 443 from one /9 and a range containing 443 from the other",
             { ...base, rules: [r("a", 443, ["17.0.0.0/9"]), r("b", "440-450", ["17.128.0.0/9"])] },
-            ['rules[0].sources + rules[1].sources: together, rules[0] ("a", tcp 443) with 8388608 IPv4 addresses (a /9 worth, 0.2% of IPv4) and rules[1] ("b", tcp 440-450) with 8388608 IPv4 addresses (a /9 worth, 0.2% of IPv4) would admit 16777216 IPv4 addresses (a /8 worth, 0.39% of IPv4) to port 443, which only Cloudflare may reach'],
+            [
+                'rules[0].sources + rules[1].sources: together, rules[0] ("a", tcp 443) with 8388608 IPv4 addresses (a /9 worth, 0.2% of IPv4) and rules[1] ("b", tcp 440-450) with 8388608 IPv4 addresses (a /9 worth, 0.2% of IPv4) would admit 16777216 IPv4 addresses (a /8 worth, 0.39% of IPv4) to port 443, which only Cloudflare may reach',
+            ],
         ],
         [
             "port ranges overlapping a Cloudflare port (8443 inside both)",
@@ -112,7 +122,10 @@ describe("exposure by union: sources split across rules are judged together", ()
         [
             "SSH port: ssh.sources from one /9 and an extra tcp 22 rule from the other",
             { ssh: { sources: ["16.0.0.0/9"] }, rules: [r("more ssh", 22, ["16.128.0.0/9"])] },
-            ['ssh.sources + rules[0].sources: together, SSH (tcp 22) with 8388608 IPv4 addresses (a /9 worth, 0.2% of IPv4) and rules[0] ("more ssh", tcp 22) with 8388608 IPv4 addresses', "would admit 16777216 IPv4 addresses (a /8 worth, 0.39% of IPv4) to the SSH port 22; list trusted addresses instead"],
+            [
+                'ssh.sources + rules[0].sources: together, SSH (tcp 22) with 8388608 IPv4 addresses (a /9 worth, 0.2% of IPv4) and rules[0] ("more ssh", tcp 22) with 8388608 IPv4 addresses',
+                "would admit 16777216 IPv4 addresses (a /8 worth, 0.39% of IPv4) to the SSH port 22; list trusted addresses instead",
+            ],
         ],
         [
             "IPv6 /17 pairs across rules",
@@ -143,7 +156,10 @@ describe("exposure by union: sources split across rules are judged together", ()
     test("two small trusted rules on one Cloudflare port stay accepted, without a warning", () => {
         const p = validatePolicy({ ...base, rules: [r("office", 443, ["203.0.113.7"]), r("partner", "440-450", ["198.51.100.0/24", "2001:db8::/48"])] });
         expect(p.warnings).toEqual([]);
-        expect(p.rules.map((x) => [x.kind, x.index])).toEqual([["extra", 0], ["extra", 1]]);
+        expect(p.rules.map((x) => [x.kind, x.index])).toEqual([
+            ["extra", 0],
+            ["extra", 1],
+        ]);
     });
 
     test("scaled up within Hetzner's limits: 48 rules of one /9 each on ranges around 443 are refused, the message summing up past 16 rules", () => {
@@ -175,7 +191,7 @@ describe("IPv6 forms that embed IPv4 are refused in every user-given source", ()
     test.each([
         [{ ssh: { sources: ["::ffff:198.51.100.7"] } }, 'ssh.sources[0]: "::ffff:198.51.100.7" is an IPv4-mapped IPv6 form of 198.51.100.7; write the IPv4 address "198.51.100.7" itself'],
         [{ ssh: { sources: ["::ffff:c633:6407/128"] } }, 'ssh.sources[0]: "::ffff:c633:6407/128" is an IPv4-mapped IPv6 form of 198.51.100.7'],
-        [{ ssh: { sources: ["::ffff:0:0/96"] } }, 'is an IPv4-mapped IPv6 form of 0.0.0.0'],
+        [{ ssh: { sources: ["::ffff:0:0/96"] } }, "is an IPv4-mapped IPv6 form of 0.0.0.0"],
         [{ ssh: { sources: ["::198.51.100.7"] } }, 'ssh.sources[0]: "::198.51.100.7" is an IPv4-compatible IPv6 form of 198.51.100.7'],
         [rule(["203.0.113.7", "::ffff:203.0.113.8"], 9000), 'rules[0].sources[1]: "::ffff:203.0.113.8" is an IPv4-mapped IPv6 form of 203.0.113.8'],
     ])("%j", (args, message) => {
@@ -194,7 +210,11 @@ describe("IPv6 ranges that carry IPv4 hosts (6to4, Teredo, NAT64) are refused as
         ["Teredo on 443 (any IPv4 host)", rule(["2001::/32"], 443), 'rules[0].sources[0]: "2001::/32" overlaps 2001::/32 (Teredo, which any IPv4 host can send from)'],
         ["one Teredo address on SSH", { ssh: { sources: ["2001:0:4136:e378:8000:63bf:3fff:fdd2"] } }, "overlaps 2001::/32 (Teredo"],
         ["a block containing Teredo, not broad by its size", rule(["2001::/31"], 9000), 'rules[0].sources[0]: "2001::/31" overlaps 2001::/32 (Teredo'],
-        ["NAT64 on 443 (all of IPv4)", rule(["64:ff9b::/96"], 443), 'rules[0].sources[0]: "64:ff9b::/96" overlaps 64:ff9b::/96 (NAT64, where the last 32 bits are any IPv4 address); its IPv6 size does not show how many hosts it admits. List the IPv4 addresses themselves'],
+        [
+            "NAT64 on 443 (all of IPv4)",
+            rule(["64:ff9b::/96"], 443),
+            'rules[0].sources[0]: "64:ff9b::/96" overlaps 64:ff9b::/96 (NAT64, where the last 32 bits are any IPv4 address); its IPv6 size does not show how many hosts it admits. List the IPv4 addresses themselves',
+        ],
         ["local-use NAT64", { ssh: { sources: ["64:ff9b:1::/64"] } }, "overlaps 64:ff9b:1::/48 (local-use NAT64"],
     ])("%s", (_name, args, message) => {
         expect(() => validatePolicy(args)).toThrow(message);
@@ -216,9 +236,7 @@ test("JD Cloud ranges, when asked for and validated, are admitted on the Cloudfl
 
 test("config: cloudflareUrl must be Cloudflare's API or loopback", () => {
     const fw = { web: { provider: "hetzner", ssh: { sources: ["203.0.113.7"] } } };
-    expect(() => parseStackConfig({ firewalls: fw, cloudflareUrl: "https://ranges.example.net/ips" })).toThrow(
-        'cloudflareUrl: "https://ranges.example.net/ips" is refused: ranges.example.net is not Cloudflare\'s API',
-    );
+    expect(() => parseStackConfig({ firewalls: fw, cloudflareUrl: "https://ranges.example.net/ips" })).toThrow('cloudflareUrl: "https://ranges.example.net/ips" is refused: ranges.example.net is not Cloudflare\'s API');
     expect(parseStackConfig({ firewalls: fw, cloudflareUrl: "https://api.cloudflare.com/client/v4/ips" }).cloudflareUrl).toBe("https://api.cloudflare.com/client/v4/ips");
 });
 
@@ -226,7 +244,7 @@ test("config: cloudflareUrl must be Cloudflare's API or loopback", () => {
 // what is rendered keeps every Cloudflare port away from broad non-Cloudflare sets
 // and reaches SSH broadly only with the opt-in.
 const block = fc.oneof(
-    fc.tuple(fc.integer({ min: 0, max: 255 }), fc.integer({ min: 0, max: 16 })).map(([a, p]) => toCidr(`${a >> (8 - Math.min(p, 8)) << (8 - Math.min(p, 8)) & 255}.0.0.0/${Math.min(p, 8)}`).text),
+    fc.tuple(fc.integer({ min: 0, max: 255 }), fc.integer({ min: 0, max: 16 })).map(([a, p]) => toCidr(`${((a >> (8 - Math.min(p, 8))) << (8 - Math.min(p, 8))) & 255}.0.0.0/${Math.min(p, 8)}`).text),
     fc.tuple(fc.integer({ min: 1, max: 223 }), fc.nat(255)).map(([a, b]) => `${a}.${b}.0.0/16`),
     fc.constantFrom("0.0.0.0/1", "128.0.0.0/1", "::/1", "8000::/1", "2a00::/16", "203.0.113.7/32"),
 );
@@ -301,12 +319,7 @@ describe("whole-program fail-closed: the real program under mocks (issue 14)", (
         try {
             const { code, report } = await run(server.url);
             expect(code).toBe(0);
-            expect(report.types).toEqual(expect.arrayContaining([
-                "hcloud:index/firewall:Firewall",
-                "cloudflare:index/dnsRecord:DnsRecord",
-                "cloudflare:index/zoneSetting:ZoneSetting",
-                "cloudflare:index/accessRule:AccessRule",
-            ]));
+            expect(report.types).toEqual(expect.arrayContaining(["hcloud:index/firewall:Firewall", "cloudflare:index/dnsRecord:DnsRecord", "cloudflare:index/zoneSetting:ZoneSetting", "cloudflare:index/accessRule:AccessRule"]));
         } finally {
             await server.close();
         }

@@ -43,7 +43,16 @@ describe("checkDeployment (pure)", () => {
     test("a good program passes and gives each firewall its policy and admitted set", () => {
         const checked = checkDeployment(configOf({ web: good, api }), SAMPLE_RANGES);
         expect([...checked.keys()]).toEqual(["web", "api"]);
-        expect(checked.get("api")!.admitted.entries.filter((e) => e.protocol === "tcp").map((e) => e.ports)).toEqual([[22, 22], [443, 443], [8443, 8443]]);
+        expect(
+            checked
+                .get("api")!
+                .admitted.entries.filter((e) => e.protocol === "tcp")
+                .map((e) => e.ports),
+        ).toEqual([
+            [22, 22],
+            [443, 443],
+            [8443, 8443],
+        ]);
     });
 
     test.each<[string, Record<string, unknown>, CloudflareRanges, string]>([
@@ -53,12 +62,7 @@ describe("checkDeployment (pure)", () => {
             BIG_RANGES,
             "firewalls.api: Hetzner: this policy renders 601 effective rules (one per rule and address), more than the 500 a Hetzner firewall allows",
         ],
-        [
-            "the same on DigitalOcean fits (1000 addresses per rule, no effective limit)",
-            { web: good, api: { provider: "digitalocean", ssh: api.ssh, cloudflare: api.cloudflare, tags: ["api"] } },
-            BIG_RANGES,
-            "",
-        ],
+        ["the same on DigitalOcean fits (1000 addresses per rule, no effective limit)", { web: good, api: { provider: "digitalocean", ssh: api.ssh, cloudflare: api.cloudflare, tags: ["api"] } }, BIG_RANGES, ""],
         [
             "DigitalOcean: 50 rules, inbound and outbound together",
             {
@@ -109,12 +113,20 @@ describe("checkDeployment (pure)", () => {
     });
 
     test("exposure judged on the union of what the names resolved to: split /9s on 8443", () => {
-        const config = configOf({ api: { ...api, rules: [{ description: "a", port: 8443, sources: ["a.example.net"] }, { description: "b", port: "8000-9000", sources: ["b.example.net"] }] } });
+        const config = configOf({
+            api: {
+                ...api,
+                rules: [
+                    { description: "a", port: 8443, sources: ["a.example.net"] },
+                    { description: "b", port: "8000-9000", sources: ["b.example.net"] },
+                ],
+            },
+        });
         // As resolvePolicyNames hands them over: each name replaced by its addresses.
         config.api.rules![0].sources = ["17.0.0.0/9"];
         config.api.rules![1].sources = ["17.128.0.0/9"];
         expect(() => checkDeployment(config, SAMPLE_RANGES)).toThrow(
-            "firewalls.api.rules[0].sources + rules[1].sources: together, rules[0] (\"a\", tcp 8443) with 8388608 IPv4 addresses (a /9 worth, 0.2% of IPv4) and rules[1] (\"b\", tcp 8000-9000) with 8388608 IPv4 addresses (a /9 worth, 0.2% of IPv4) would admit 16777216 IPv4 addresses (a /8 worth, 0.39% of IPv4) to port 8443",
+            'firewalls.api.rules[0].sources + rules[1].sources: together, rules[0] ("a", tcp 8443) with 8388608 IPv4 addresses (a /9 worth, 0.2% of IPv4) and rules[1] ("b", tcp 8000-9000) with 8388608 IPv4 addresses (a /9 worth, 0.2% of IPv4) would admit 16777216 IPv4 addresses (a /8 worth, 0.39% of IPv4) to port 8443',
         );
     });
 
@@ -141,7 +153,11 @@ describe("checkDeployment (pure)", () => {
             ["Hetzner: selectors that exclude each other", { a: hz({ labelSelectors: ["app=web"] }, half(0)), b: hz({ labelSelectors: ["app=api"] }, half(1)) }, ""],
             ["Hetzner: different server ids", { a: hz({ serverIds: [7] }, half(0)), b: hz({ serverIds: [42] }, half(1)) }, ""],
             ["unattached firewalls", { a: hz({}, half(0)), b: hz({}, half(1)) }, ""],
-            ["DigitalOcean: two different tags (a Droplet may carry both), tcp 443 and udp 443", { web: dig({ tags: ["web"] }, half(0)), db: dig({ tags: ["db"] }, [{ ...half(1)[0], protocol: "udp" }]) }, 'firewalls.web (tag "web"), firewalls.db (tag "db") may be applied'],
+            [
+                "DigitalOcean: two different tags (a Droplet may carry both), tcp 443 and udp 443",
+                { web: dig({ tags: ["web"] }, half(0)), db: dig({ tags: ["db"] }, [{ ...half(1)[0], protocol: "udp" }]) },
+                'firewalls.web (tag "web"), firewalls.db (tag "db") may be applied',
+            ],
             ["DigitalOcean: a tag and a Droplet", { web: dig({ tags: ["web"] }, half(0)), five: dig({ dropletIds: [5] }, half(1)) }, "firewalls.five (Droplet 5) may be applied"],
             ["DigitalOcean: different Droplets", { four: dig({ dropletIds: [4] }, half(0)), five: dig({ dropletIds: [5] }, half(1)) }, ""],
             ["different clouds", { a: hz({ labelSelectors: ["app=web"] }, half(0)), web: dig({ tags: ["web"] }, half(1)) }, ""],
@@ -177,9 +193,7 @@ describe("checkDeployment (pure)", () => {
 
 test("a component with plain ranges checks the provider's limits before registering its firewall", () => {
     const before = resources.length;
-    expect(() => new HetznerOriginFirewall("big", { ssh: { sources: ["203.0.113.10"] }, cloudflare: { ports: [443, 8443], ranges: BIG_RANGES } })).toThrow(
-        "Hetzner: this policy renders 601 effective rules",
-    );
+    expect(() => new HetznerOriginFirewall("big", { ssh: { sources: ["203.0.113.10"] }, cloudflare: { ports: [443, 8443], ranges: BIG_RANGES } })).toThrow("Hetzner: this policy renders 601 effective rules");
     expect(resources.slice(before).map((r) => r.type)).not.toContain("hcloud:index/firewall:Firewall");
 });
 
@@ -195,7 +209,18 @@ test("a DigitalOcean component with plain ranges checks its limits before regist
 });
 
 test("the lockout guard reads the admitted set: an extra rule on the SSH port admits the deployer too", () => {
-    const checked = checkDeployment(configOf({ api: { ...api, rules: [{ description: "jump host", port: "20-30", sources: ["198.51.100.77"] }, { description: "web", port: 9000, sources: ["198.51.100.88"] }] } }), SAMPLE_RANGES);
+    const checked = checkDeployment(
+        configOf({
+            api: {
+                ...api,
+                rules: [
+                    { description: "jump host", port: "20-30", sources: ["198.51.100.77"] },
+                    { description: "web", port: 9000, sources: ["198.51.100.88"] },
+                ],
+            },
+        }),
+        SAMPLE_RANGES,
+    );
     const admitted = checked.get("api")!.admitted;
     expect(checkLockout("api", admitted, ["198.51.100.77"], "error").level).toBe("ok");
     expect(checkLockout("api", admitted, ["198.51.100.88"], "error").level).toBe("error"); // admitted on 9000, not on SSH
@@ -224,9 +249,7 @@ describe("the program registers nothing when the gate refuses", () => {
     test("control: the good firewall alone registers its firewall, edge and SSH delivery", async () => {
         const r = await runProgram({ firewalls: { web: good } }, answerWith(BIG));
         expect(r.code).toBe(0);
-        expect(r.report.types).toEqual(
-            expect.arrayContaining(["hcloud:index/firewall:Firewall", "cloudflare:index/dnsRecord:DnsRecord", "cloudflare:index/accessRule:AccessRule", "command:remote:Command"]),
-        );
+        expect(r.report.types).toEqual(expect.arrayContaining(["hcloud:index/firewall:Firewall", "cloudflare:index/dnsRecord:DnsRecord", "cloudflare:index/accessRule:AccessRule", "command:remote:Command"]));
     }, 60_000);
 
     test.each<[string, () => Promise<{ config: object; answer: unknown }>, string]>([
@@ -276,12 +299,16 @@ describe("the program registers nothing when the gate refuses", () => {
             }),
             'would both register a cloudflare:index/dnsRecord:DnsRecord named "a-edge-x-edge-foo.com-a"',
         ],
-    ])("%s", async (_name, setup, message) => {
-        const { config, answer } = await setup();
-        const r = await runProgram(config, answer);
-        expect(r.code).toBe(1);
-        expect(r.report.error).toContain(message);
-        // Only the stack itself, which the engine always has: no firewall, record, zone setting, certificate or command.
-        expect(r.report.types).toEqual(["pulumi:pulumi:Stack"]);
-    }, 60_000);
+    ])(
+        "%s",
+        async (_name, setup, message) => {
+            const { config, answer } = await setup();
+            const r = await runProgram(config, answer);
+            expect(r.code).toBe(1);
+            expect(r.report.error).toContain(message);
+            // Only the stack itself, which the engine always has: no firewall, record, zone setting, certificate or command.
+            expect(r.report.types).toEqual(["pulumi:pulumi:Stack"]);
+        },
+        60_000,
+    );
 });

@@ -24,7 +24,11 @@ async function deploy(name: string, args: ConstructorParameters<typeof HetznerOr
 }
 
 const ssh = (port: string, sources: string[], description = `SSH (${port}) from trusted sources`) => ({
-    direction: "in", protocol: "tcp", port, sourceIps: sources, description,
+    direction: "in",
+    protocol: "tcp",
+    port,
+    sourceIps: sources,
+    description,
 });
 const https = { direction: "in", protocol: "tcp", port: "443", sourceIps: CF_SOURCES, description: "HTTPS (443) from Cloudflare only" };
 
@@ -39,9 +43,7 @@ describe("HetznerOriginFirewall", () => {
         expect(await valueOf(fw.cloudflareRanges)).toEqual(SAMPLE_RANGES);
         expect(await valueOf(fw.ruleCount)).toBe(2);
         // A child of the component, with the component's type token.
-        expect(await valueOf(fw.firewall.urn)).toBe(
-            "urn:pulumi:test::cloudflare-origin-firewall::cloudflare-origin-firewall:index:HetznerOriginFirewall$hcloud:index/firewall:Firewall::web",
-        );
+        expect(await valueOf(fw.firewall.urn)).toBe("urn:pulumi:test::cloudflare-origin-firewall::cloudflare-origin-firewall:index:HetznerOriginFirewall$hcloud:index/firewall:Firewall::web");
     });
 
     test("dashboard: SSH and 9000 from two trusted IPs, attached by label selector", async () => {
@@ -56,11 +58,7 @@ describe("HetznerOriginFirewall", () => {
             name: "dashboard-fw-1064f7ae",
             labels: { app: "dashboard" },
             applyTos: [{ labelSelector: "app=dashboard" }],
-            rules: [
-                ssh("22", ["198.51.100.20/32", "203.0.113.10/32"]),
-                https,
-                { direction: "in", protocol: "tcp", port: "9000", sourceIps: ["198.51.100.20/32", "203.0.113.10/32"], description: "Trading dashboard" },
-            ],
+            rules: [ssh("22", ["198.51.100.20/32", "203.0.113.10/32"]), https, { direction: "in", protocol: "tcp", port: "9000", sourceIps: ["198.51.100.20/32", "203.0.113.10/32"], description: "Trading dashboard" }],
         });
     });
 
@@ -82,18 +80,14 @@ describe("HetznerOriginFirewall", () => {
                 { direction: "in", protocol: "icmp", sourceIps: ["0.0.0.0/0", "::/0"], description: "ICMP (ping) from anywhere" },
             ],
         });
-        expect(warn.mock.calls.map((c) => String(c[0]))).toEqual([
-            expect.stringContaining("SSH (tcp 2222) admits all of IPv4 and all of IPv6 to the SSH port 2222, because ssh.allowFromAnywhere is true"),
-        ]);
+        expect(warn.mock.calls.map((c) => String(c[0]))).toEqual([expect.stringContaining("SSH (tcp 2222) admits all of IPv4 and all of IPv6 to the SSH port 2222, because ssh.allowFromAnywhere is true")]);
         warn.mockRestore();
     });
 
     test("an unattached firewall is flagged at deploy time, not only by the plan", async () => {
         const warn = jest.spyOn(console, "warn").mockImplementation(() => undefined);
         await deploy("unattached", { ssh: { sources: ["203.0.113.7"] } });
-        expect(warn.mock.calls.map((c) => String(c[0]))).toEqual([
-            expect.stringContaining("firewall unattached is attached to no server, so it protects nothing; give applyTo.labelSelectors (or serverIds)"),
-        ]);
+        expect(warn.mock.calls.map((c) => String(c[0]))).toEqual([expect.stringContaining("firewall unattached is attached to no server, so it protects nothing; give applyTo.labelSelectors (or serverIds)")]);
         warn.mockRestore();
     });
 
@@ -105,11 +99,7 @@ describe("HetznerOriginFirewall", () => {
     test("150 trusted sources are split at 100, deterministically", async () => {
         const many = hosts(150);
         await deploy("many", { ssh: { sources: [...many].reverse() } });
-        expect(firewallInputs("many")!.rules).toEqual([
-            ssh("22", many.slice(0, 100), "SSH (22) from trusted sources (part 1 of 2)"),
-            ssh("22", many.slice(100), "SSH (22) from trusted sources (part 2 of 2)"),
-            https,
-        ]);
+        expect(firewallInputs("many")!.rules).toEqual([ssh("22", many.slice(0, 100), "SSH (22) from trusted sources (part 1 of 2)"), ssh("22", many.slice(100), "SSH (22) from trusted sources (part 2 of 2)"), https]);
     });
 
     test("the same input twice gives byte-identical resource inputs", async () => {
@@ -135,9 +125,7 @@ describe("HetznerOriginFirewall", () => {
 
     test("a validation error is a ResourceError and registers no firewall", () => {
         const before = resources.length;
-        expect(() => new HetznerOriginFirewall("bad", { ssh: { sources: [] } })).toThrow(
-            'ssh.sources: [] must be a non-empty list of addresses or CIDR blocks, e.g. ["203.0.113.7"]',
-        );
+        expect(() => new HetznerOriginFirewall("bad", { ssh: { sources: [] } })).toThrow('ssh.sources: [] must be a non-empty list of addresses or CIDR blocks, e.g. ["203.0.113.7"]');
         expect(resources.slice(before).filter((r) => r.type.startsWith("hcloud:"))).toEqual([]);
     });
 });
@@ -203,7 +191,11 @@ describe("pure validation", () => {
         ["icmp rule with port", { ...base, rules: [{ description: "x", protocol: "icmp", port: 8, sources: ["203.0.113.7"] }] }, "rules[0].port: 8 given for icmp, which has no ports; remove it"],
         ["unknown protocol", { ...base, rules: [{ description: "x", protocol: "sctp" as any, port: 1, sources: ["203.0.113.7"] }] }, 'rules[0].protocol: "sctp" is not supported; use "tcp", "udp" or "icmp"'],
         ["rule sources invalid", { ...base, rules: [{ description: "x", port: 1, sources: ["203.0.113.300"] }] }, 'rules[0].sources[0]: "203.0.113.300" is not a valid IP address or CIDR block'],
-        ["rule opening a Cloudflare port to the world", { ...base, rules: [{ description: "x", port: "400-500", sources: ["0.0.0.0/0"] }] }, 'rules[0].sources: rules[0] ("x", tcp 400-500) would admit all of IPv4 to port 443, which only Cloudflare may reach'],
+        [
+            "rule opening a Cloudflare port to the world",
+            { ...base, rules: [{ description: "x", port: "400-500", sources: ["0.0.0.0/0"] }] },
+            'rules[0].sources: rules[0] ("x", tcp 400-500) would admit all of IPv4 to port 443, which only Cloudflare may reach',
+        ],
         ["long description", { ...base, rules: [{ description: "x".repeat(129), port: 1, sources: ["203.0.113.7"] }] }, "is 129 bytes in UTF-8 (129 characters); a description may take at most 128 bytes"],
         ["allowPing not boolean", { ...base, allowPing: "yes" as any }, 'allowPing: "yes" must be true or false'],
     ])("%s", (_name, args, message) => {
@@ -218,15 +210,17 @@ describe("pure validation", () => {
     test("more than 50 Hetzner rules is an error with the count", () => {
         const rules = Array.from({ length: 50 }, (_, i) => ({ description: `r${i}`, port: 1000 + i, sources: ["203.0.113.7"] }));
         const policy = validatePolicy({ ...base, rules });
-        expect(() => toHetznerRules(renderPolicy(policy, SAMPLE_RANGES))).toThrow(
-            "Hetzner: this policy renders 52 rules, more than the 50 a Hetzner firewall allows; merge extra rules, use port ranges, or list fewer trusted sources",
-        );
+        expect(() => toHetznerRules(renderPolicy(policy, SAMPLE_RANGES))).toThrow("Hetzner: this policy renders 52 rules, more than the 50 a Hetzner firewall allows; merge extra rules, use port ranges, or list fewer trusted sources");
     });
 
     test.each<[string, () => unknown, string]>([
         ["empty label selector", () => toHetznerApplyTos({ labelSelectors: ["app=web", ""] }), 'applyTo.labelSelectors[1]: "" is empty; write a selector such as "app=dashboard"'],
         ["bad server id", () => toHetznerApplyTos({ serverIds: [-3] }), "applyTo.serverIds[0]: -3 is not a server id"],
-        ["name too long (9 characters are kept for the generation suffix)", () => validateHetznerNaming("n".repeat(120), {}), 'firewallName: "' + "n".repeat(120) + '" is 120 characters; use 1 to 119 (Hetzner allows 128, and 9 are kept for the generation suffix)'],
+        [
+            "name too long (9 characters are kept for the generation suffix)",
+            () => validateHetznerNaming("n".repeat(120), {}),
+            'firewallName: "' + "n".repeat(120) + '" is 120 characters; use 1 to 119 (Hetzner allows 128, and 9 are kept for the generation suffix)',
+        ],
         ["label selectors and server ids together", () => toHetznerApplyTos({ labelSelectors: ["app=web"], serverIds: [42] }), "applyTo: give labelSelectors or serverIds, not both"],
         ["reserved label prefix", () => validateHetznerNaming("fw", { "hetzner.cloud/x": "y" }), 'labels: key "hetzner.cloud/x" is not a Hetzner label key'],
         ["bad label value", () => validateHetznerNaming("fw", { app: "a b" }), 'labels.app: "a b" is not a Hetzner label value'],
@@ -265,7 +259,7 @@ describe("Hetzner label selectors and the per-server limit", () => {
         ["tier in (web", "unbalanced parentheses"],
         ["tier in (web,)", '"" in "tier in (web,)" is not a label value'],
         ["-app=x", '"-app" in "-app=x" is not a label key'],
-        ["app=x y", 'is none of the expressions'],
+        ["app=x y", "is none of the expressions"],
     ])("refuses %s", (sel, message) => {
         expect(() => toHetznerApplyTos({ labelSelectors: [sel] })).toThrow(message);
     });
@@ -273,7 +267,9 @@ describe("Hetzner label selectors and the per-server limit", () => {
     test("over 5 of our firewalls on one server is an error; exactly 5 is a warning (a replacement needs a sixth)", () => {
         const on = (n: number, id: number) => Array.from({ length: n }, (_, i) => ({ owner: `firewalls.f${i}`, serverIds: [id] }));
         expect(checkFirewallsPerServer(on(4, 7))).toEqual([]);
-        expect(checkFirewallsPerServer(on(5, 7))).toEqual([expect.stringContaining("server 7 has 5 firewalls from this program (firewalls.f0, firewalls.f1, firewalls.f2, firewalls.f3, firewalls.f4), Hetzner's limit: a change that replaces one of them")]);
+        expect(checkFirewallsPerServer(on(5, 7))).toEqual([
+            expect.stringContaining("server 7 has 5 firewalls from this program (firewalls.f0, firewalls.f1, firewalls.f2, firewalls.f3, firewalls.f4), Hetzner's limit: a change that replaces one of them"),
+        ]);
         expect(() => checkFirewallsPerServer(on(6, 7))).toThrow("applyTo.serverIds: server 7 would get 6 firewalls (firewalls.f0, firewalls.f1, firewalls.f2, firewalls.f3, firewalls.f4, firewalls.f5); Hetzner allows 5 per server");
     });
 });

@@ -46,7 +46,7 @@ describe("learning this machine's public address (trace endpoint)", () => {
         ["two ip= lines", { body: "ip=203.0.113.1\nip=203.0.113.2\n" }, "expected one ip= line, found 2"],
         ["ip= not an address", { body: "ip=localhost\n" }, 'ip=localhost: "localhost" is not a single IPv4 or IPv6 address'],
         ["ip= a block", { body: "ip=203.0.113.0/24\n" }, 'ip=203.0.113.0/24: "203.0.113.0/24" is not a single IPv4 or IPv6 address, e.g. "203.0.113.7" or "2001:db8::7" (a block is not accepted here)'],
-        ["ip= IPv4-mapped", { body: "ip=::ffff:203.0.113.9\n" }, 'is an IPv4-mapped IPv6 form of 203.0.113.9'],
+        ["ip= IPv4-mapped", { body: "ip=::ffff:203.0.113.9\n" }, "is an IPv4-mapped IPv6 form of 203.0.113.9"],
         ["HTTP 500", { status: 500, body: "oops" }, "HTTP 500"],
         ["a redirect", { status: 302, headers: { location: "http://127.0.0.1:1/" } }, "HTTP 302 (redirects are not followed)"],
     ])("%s is refused", async (_n, reply, message) => {
@@ -60,9 +60,7 @@ describe("learning this machine's public address (trace endpoint)", () => {
         expect(Date.now() - t0).toBeLessThan(2000);
     });
     test("only Cloudflare's trace endpoint or loopback", async () => {
-        await expect(fetchPublicAddress({ url: "https://ifconfig.example.net/ip" })).rejects.toThrow(
-            "ifconfig.example.net is not Cloudflare's trace endpoint; only https://www.cloudflare.com/cdn-cgi/trace is used",
-        );
+        await expect(fetchPublicAddress({ url: "https://ifconfig.example.net/ip" })).rejects.toThrow("ifconfig.example.net is not Cloudflare's trace endpoint; only https://www.cloudflare.com/cdn-cgi/trace is used");
         expect(parseTrace("ip=198.51.100.1\n")).toBe("198.51.100.1");
     });
     // The same rule as the ranges URL (one check, cloudflare.ts endpointUrlProblem).
@@ -76,12 +74,9 @@ describe("learning this machine's public address (trace endpoint)", () => {
     ])("trace URL %s is refused", (url, message) => {
         expect(traceUrlProblem(url)).toContain(message);
     });
-    test.each(["https://www.cloudflare.com/cdn-cgi/trace", "https://1.1.1.1/cdn-cgi/trace", "https://[2606:4700:4700::1111]/cdn-cgi/trace", "http://127.0.0.1:8080/t"])(
-        "trace URL %s is allowed",
-        (url) => {
-            expect(traceUrlProblem(url)).toBeUndefined();
-        },
-    );
+    test.each(["https://www.cloudflare.com/cdn-cgi/trace", "https://1.1.1.1/cdn-cgi/trace", "https://[2606:4700:4700::1111]/cdn-cgi/trace", "http://127.0.0.1:8080/t"])("trace URL %s is allowed", (url) => {
+        expect(traceUrlProblem(url)).toBeUndefined();
+    });
 });
 
 describe("the lockout guard (pure)", () => {

@@ -8,10 +8,7 @@ test("importable by name with typings, exposing the documented API", () => {
     expect(path.relative(path.join(__dirname, ".."), resolved)).toBe(path.join("dist", "components", "index.js"));
     expect(fs.existsSync(resolved.replace(/\.js$/, ".d.ts"))).toBe(true);
     const lib = require("cloudflare-origin-firewall");
-    for (const name of [
-        "fetchCloudflareRanges", "canonicalCidr", "validatePolicy", "renderPolicy",
-        "HetznerOriginFirewall", "DigitalOceanOriginFirewall", "CloudflareOriginEdge", "parseStackConfig",
-    ]) {
+    for (const name of ["fetchCloudflareRanges", "canonicalCidr", "validatePolicy", "renderPolicy", "HetznerOriginFirewall", "DigitalOceanOriginFirewall", "CloudflareOriginEdge", "parseStackConfig"]) {
         expect(typeof lib[name]).toBe("function");
     }
     const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "package.json"), "utf8"));
@@ -22,21 +19,44 @@ test("importable by name with typings, exposing the documented API", () => {
 // (add it here and to the README), not a side effect of `export *`.
 const ROOT_CONTRACT = [
     // components
-    "HetznerOriginFirewall", "DigitalOceanOriginFirewall", "CloudflareOriginEdge", "HostFirewallOverSsh", "OriginFirewallComponent",
+    "HetznerOriginFirewall",
+    "DigitalOceanOriginFirewall",
+    "CloudflareOriginEdge",
+    "HostFirewallOverSsh",
+    "OriginFirewallComponent",
     // the policy, Cloudflare's ranges, addresses
-    "validatePolicy", "renderPolicy", "PolicyError", "fetchCloudflareRanges", "CloudflareRangesError", "canonicalCidr", "CidrError",
-    "resolvePolicyNames", "NameResolutionError",
+    "validatePolicy",
+    "renderPolicy",
+    "PolicyError",
+    "fetchCloudflareRanges",
+    "CloudflareRangesError",
+    "canonicalCidr",
+    "CidrError",
+    "resolvePolicyNames",
+    "NameResolutionError",
     // the host firewall
-    "renderNftables", "hostFirewallCloudInit", "remoteApplyCommand", "remoteConfirmCommand",
+    "renderNftables",
+    "hostFirewallCloudInit",
+    "remoteApplyCommand",
+    "remoteConfirmCommand",
     // the Cloudflare edge gates for programs of your own
-    "checkOneEdgePerZone", "checkOriginPullRotation", "fetchZoneOriginPullCertificates", "originPullGenerations",
+    "checkOneEdgePerZone",
+    "checkOriginPullRotation",
+    "fetchZoneOriginPullCertificates",
+    "originPullGenerations",
     // the stack config format
-    "parseStackConfig", "projectConfigValues", "ConfigError",
+    "parseStackConfig",
+    "projectConfigValues",
+    "ConfigError",
 ];
 
 test("the root exports the contract, and nothing else, at run time", () => {
     const lib = require("cloudflare-origin-firewall");
-    expect(Object.keys(lib).filter((k) => k !== "__esModule").sort()).toEqual([...ROOT_CONTRACT].sort());
+    expect(
+        Object.keys(lib)
+            .filter((k) => k !== "__esModule")
+            .sort(),
+    ).toEqual([...ROOT_CONTRACT].sort());
     // Each subpath is the core plus its own part: the core's names are in all of them.
     const core = Object.keys(require("cloudflare-origin-firewall/core")).filter((k) => k !== "__esModule");
     for (const sub of ["hetzner", "digitalocean", "cloudflare", "host"]) {
@@ -54,7 +74,11 @@ test("helpers exported only for the tests (@internal) are not in the declaration
         .flatMap((f) => [...fs.readFileSync(path.join(dir, f), "utf8").matchAll(/@internal[^\n]*(?:\n(?: \*[^\n]*| \*\/))*\n(?:\/\*\*[^\n]*\*\/\n)?export (?:async )?(?:function|const|class) (\w+)/g)].map((m) => m[1]));
     expect(internal).toEqual(expect.arrayContaining(["parseTrace", "hostScript", "buildNftRuleset"]));
     const dts = path.join(__dirname, "..", "dist", "components");
-    const declarations = fs.readdirSync(dts).filter((f) => f.endsWith(".d.ts")).map((f) => fs.readFileSync(path.join(dts, f), "utf8")).join("\n");
+    const declarations = fs
+        .readdirSync(dts)
+        .filter((f) => f.endsWith(".d.ts"))
+        .map((f) => fs.readFileSync(path.join(dts, f), "utf8"))
+        .join("\n");
     for (const name of internal) expect(declarations).not.toMatch(new RegExp(`declare (?:function|const|class) ${name}\\b`));
     // Control: a public function is declared.
     expect(declarations).toMatch(/declare function hostFirewallCloudInit\b/);

@@ -33,12 +33,13 @@ describe("inferred schema", () => {
     });
 
     test("lists every component, in the index module, with described inputs and outputs", () => {
-        expect(Object.keys(schema.resources).sort()).toEqual(
-            ["CloudflareOriginEdge", "DigitalOceanOriginFirewall", "HetznerOriginFirewall", "HostFirewallOverSsh"].map(T),
-        );
+        expect(Object.keys(schema.resources).sort()).toEqual(["CloudflareOriginEdge", "DigitalOceanOriginFirewall", "HetznerOriginFirewall", "HostFirewallOverSsh"].map(T));
         for (const [token, r] of Object.entries<any>(schema.resources)) {
             expect([token, typeof r.description]).toEqual([token, "string"]);
-            for (const [kind, props] of [["input", r.inputProperties], ["output", r.properties]] as const) {
+            for (const [kind, props] of [
+                ["input", r.inputProperties],
+                ["output", r.properties],
+            ] as const) {
                 expect(Object.keys(props).length).toBeGreaterThan(0);
                 for (const [name, p] of Object.entries<any>(props)) expect([token, kind, name, typeof p.description]).toEqual([token, kind, name, "string"]);
             }
@@ -89,14 +90,24 @@ describe("construct: what another language sends", () => {
         const sent = {
             ssh: { sources: ["203.0.113.7", "2001:db8::7"], port: 2222 },
             cloudflare,
-            rules: [{ description: "metrics", protocol: "tcp", port: "9000-9100", sources: ["198.51.100.0/24"] }, { description: "dns", protocol: "udp", port: "53", sources: ["198.51.100.53"] }],
+            rules: [
+                { description: "metrics", protocol: "tcp", port: "9000-9100", sources: ["198.51.100.0/24"] },
+                { description: "dns", protocol: "udp", port: "53", sources: ["198.51.100.53"] },
+            ],
             allowPing: true,
             applyTo: { labelSelectors: ["role=web"] },
             labels: { team: "web" },
         };
         const built = await provider.construct("py-web", T("HetznerOriginFirewall"), sent, {});
         expect(await valueOf(built.state.ruleCount as pulumi.Output<number>)).toBe(5);
-        const ts = new HetznerOriginFirewall("ts-web", { ...sent, rules: [{ description: "metrics", port: "9000-9100", sources: ["198.51.100.0/24"] }, { description: "dns", protocol: "udp", port: 53, sources: ["198.51.100.53"] }], firewallName: "py-web" });
+        const ts = new HetznerOriginFirewall("ts-web", {
+            ...sent,
+            rules: [
+                { description: "metrics", port: "9000-9100", sources: ["198.51.100.0/24"] },
+                { description: "dns", protocol: "udp", port: 53, sources: ["198.51.100.53"] },
+            ],
+            firewallName: "py-web",
+        });
         await valueOf(ts.firewallId);
         const [fromPlugin] = typeOf("hcloud:index/firewall:Firewall", "py-web");
         expect(fromPlugin).toEqual(typeOf("hcloud:index/firewall:Firewall", "ts-web")[0]);
@@ -111,9 +122,7 @@ describe("construct: what another language sends", () => {
         const [fromPlugin] = typeOf("digitalocean:index/firewall:Firewall", "py-api");
         expect(fromPlugin.outboundRules).toEqual([{ protocol: "tcp", portRange: "443", destinationAddresses: ["0.0.0.0/0", "::/0"] }]);
         expect(fromPlugin).toEqual(typeOf("digitalocean:index/firewall:Firewall", "ts-api")[0]);
-        await expect(provider.construct("both", T("DigitalOceanOriginFirewall"), { ...sent, egress: "deny-all" }, {})).rejects.toThrow(
-            'egress: "deny-all" given together with egressRules; give one',
-        );
+        await expect(provider.construct("both", T("DigitalOceanOriginFirewall"), { ...sent, egress: "deny-all" }, {})).rejects.toThrow('egress: "deny-all" given together with egressRules; give one');
     });
 
     test("Cloudflare edge: your own origin-pull certificate is uploaded as given, nothing generated", async () => {

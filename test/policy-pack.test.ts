@@ -57,10 +57,7 @@ function validate(policy: ResourceValidationPolicy, type: string, props: Record<
 }
 
 /** Every mandatory violation of the pack on one resource. */
-const mandatory = (type: string, props: Record<string, any>, config: { ssh?: object; cf?: object } = {}, name?: string) => [
-    ...validate(broadSsh, type, props, config.ssh, name),
-    ...validate(cloudflareOnlyPorts, type, props, config.cf, name),
-];
+const mandatory = (type: string, props: Record<string, any>, config: { ssh?: object; cf?: object } = {}, name?: string) => [...validate(broadSsh, type, props, config.ssh, name), ...validate(cloudflareOnlyPorts, type, props, config.cf, name)];
 const advisory = (type: string, props: Record<string, any>) => [...validate(digitalOceanExplicitEgress, type, props), ...validate(hetznerSingleAttachment, type, props)];
 
 const hin = (port: string | undefined, sourceIps: string[], protocol = "tcp") => ({ direction: "in", protocol, ...(port === undefined ? {} : { port }), sourceIps });
@@ -78,19 +75,49 @@ describe("policy pack: violations (mandatory)", () => {
         ["Hetzner: two /9s, one through a port range, only broad together", HCLOUD, { rules: [hin("22", ["16.0.0.0/9"]), hin("20-30", ["16.128.0.0/9"])] }, [/^tcp 22 is reachable from 16777216 IPv4 addresses \(a \/8 worth/]],
         ["Hetzner: sixteen /12s on 22", HCLOUD, { rules: [hin("22", sixteen12s)] }, [/^tcp 22 is reachable from 16777216 IPv4 addresses/]],
         ["Hetzner: IPv6 /17 pair", HCLOUD, { rules: [hin("22", ["2a00::/17"]), hin("22", ["2a00:8000::/17"])] }, [/^tcp 22 is reachable from an IPv6 \/16 worth/]],
-        ["Hetzner: port \"any\" from the world (SSH and 443)", HCLOUD, { rules: [hin("any", ["0.0.0.0/0", "::/0"])] }, [/^tcp 22 is reachable from all of IPv4 and all of IPv6/, /^tcp 443 admits all of IPv4 and all of IPv6 outside Cloudflare's ranges/]],
+        [
+            'Hetzner: port "any" from the world (SSH and 443)',
+            HCLOUD,
+            { rules: [hin("any", ["0.0.0.0/0", "::/0"])] },
+            [/^tcp 22 is reachable from all of IPv4 and all of IPv6/, /^tcp 443 admits all of IPv4 and all of IPv6 outside Cloudflare's ranges/],
+        ],
         ["Hetzner: udp 443 (QUIC) from the world", HCLOUD, { rules: [hin("443", CF_SOURCES), hin("443", ["0.0.0.0/0"], "udp")] }, [/^udp 443 admits all of IPv4 outside Cloudflare's ranges/]],
         ["Hetzner: 440-450 from a /9 reaches 443", HCLOUD, { rules: [hin("443", CF_SOURCES), hin("440-450", ["17.0.0.0/9"])] }, [/^tcp 443 admits 8388608 IPv4 addresses .* outside Cloudflare's ranges \(17\.0\.0\.0\/9\)/]],
-        ["Hetzner: opt-out label with a value other than \"true\"", HCLOUD, { labels: { [OPT_OUT_BROAD_SSH]: "yes" }, rules: [hin("22", ["0.0.0.0/0"])] }, [/^tcp 22 is reachable/]],
+        ['Hetzner: opt-out label with a value other than "true"', HCLOUD, { labels: { [OPT_OUT_BROAD_SSH]: "yes" }, rules: [hin("22", ["0.0.0.0/0"])] }, [/^tcp 22 is reachable/]],
         ["Hetzner: an unreadable source counts as everywhere", HCLOUD, { rules: [hin("22", ["everyone"])] }, [/^tcp 22 is reachable from all of IPv4 and all of IPv6.*unreadable sources "everyone"/]],
         ["DigitalOcean: SSH from 0.0.0.0/0 and ::/0", DO, { inboundRules: [doIn("22", ["0.0.0.0/0", "::/0"])], outboundRules: doEgress }, [/^tcp 22 is reachable from all of IPv4 and all of IPv6/]],
-        ["DigitalOcean: 443 from Cloudflare plus one office address", DO, { inboundRules: [doIn("443", [...CF_SOURCES, "198.51.100.7/32"])], outboundRules: doEgress }, [/^tcp 443 admits 1 IPv4 address .* outside Cloudflare's ranges \(198\.51\.100\.7\/32\)/]],
-        ["DigitalOcean: udp portRange \"all\" from the world", DO, { inboundRules: [doIn("all", ["0.0.0.0/0"], "udp")], outboundRules: doEgress }, [/^udp 22 is reachable/, /^udp 443 admits all of IPv4/]],
+        [
+            "DigitalOcean: 443 from Cloudflare plus one office address",
+            DO,
+            { inboundRules: [doIn("443", [...CF_SOURCES, "198.51.100.7/32"])], outboundRules: doEgress },
+            [/^tcp 443 admits 1 IPv4 address .* outside Cloudflare's ranges \(198\.51\.100\.7\/32\)/],
+        ],
+        ['DigitalOcean: udp portRange "all" from the world', DO, { inboundRules: [doIn("all", ["0.0.0.0/0"], "udp")], outboundRules: doEgress }, [/^udp 22 is reachable/, /^udp 443 admits all of IPv4/]],
         ["DigitalOcean: split /1s across a single port and a range", DO, { inboundRules: [doIn("22", ["0.0.0.0/1"]), doIn("1-100", ["128.0.0.0/1"])], outboundRules: doEgress }, [/^tcp 22 is reachable from all of IPv4/]],
-        ["AWS SecurityGroup: protocol -1 from the world", AWS_SG, { ingress: [{ protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["0.0.0.0/0"] }] }, [/^tcp 22 is reachable/, /^udp 22 is reachable/, /^tcp 443 admits all of IPv4/, /^udp 443 admits all of IPv4/]],
-        ["AWS SecurityGroup: split /1s in two ingress blocks", AWS_SG, { ingress: [{ protocol: "tcp", fromPort: 22, toPort: 22, cidrBlocks: ["0.0.0.0/1"] }, { protocol: "6", fromPort: 0, toPort: 65535, cidrBlocks: ["128.0.0.0/1"] }] }, [/^tcp 22 is reachable from all of IPv4/, /^tcp 443 admits 2147483648 IPv4 addresses/]],
+        [
+            "AWS SecurityGroup: protocol -1 from the world",
+            AWS_SG,
+            { ingress: [{ protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["0.0.0.0/0"] }] },
+            [/^tcp 22 is reachable/, /^udp 22 is reachable/, /^tcp 443 admits all of IPv4/, /^udp 443 admits all of IPv4/],
+        ],
+        [
+            "AWS SecurityGroup: split /1s in two ingress blocks",
+            AWS_SG,
+            {
+                ingress: [
+                    { protocol: "tcp", fromPort: 22, toPort: 22, cidrBlocks: ["0.0.0.0/1"] },
+                    { protocol: "6", fromPort: 0, toPort: 65535, cidrBlocks: ["128.0.0.0/1"] },
+                ],
+            },
+            [/^tcp 22 is reachable from all of IPv4/, /^tcp 443 admits 2147483648 IPv4 addresses/],
+        ],
         ["AWS SecurityGroupIngressRule: 22 from 0.0.0.0/0", AWS_INGRESS, { securityGroupId: "sg-1", ipProtocol: "tcp", fromPort: 22, toPort: 22, cidrIpv4: "0.0.0.0/0" }, [/^tcp 22 is reachable from all of IPv4/]],
-        ["AWS SecurityGroupRule: ingress 0-65535 from ::/0", AWS_SG_RULE, { type: "ingress", protocol: "tcp", fromPort: 0, toPort: 65535, ipv6CidrBlocks: ["::/0"], securityGroupId: "sg-1" }, [/^tcp 22 is reachable from all of IPv6/, /^tcp 443 admits all of IPv6/]],
+        [
+            "AWS SecurityGroupRule: ingress 0-65535 from ::/0",
+            AWS_SG_RULE,
+            { type: "ingress", protocol: "tcp", fromPort: 0, toPort: 65535, ipv6CidrBlocks: ["::/0"], securityGroupId: "sg-1" },
+            [/^tcp 22 is reachable from all of IPv6/, /^tcp 443 admits all of IPv6/],
+        ],
     ];
     test.each(cases)("%s", (_what, type, props, expected) => {
         const found = mandatory(type, props);
@@ -160,7 +187,17 @@ describe("policy pack: compliant resources", () => {
         ["Hetzner: a server not behind Cloudflare, opted out", HCLOUD, { labels: { [OPT_OUT_CLOUDFLARE_ONLY]: "true" }, rules: [hin("22", ["203.0.113.7/32"]), hin("443", ["0.0.0.0/0"])] }],
         ["DigitalOcean: world SSH exempted by URN", DO, { inboundRules: [doIn("22", ["0.0.0.0/0"])], outboundRules: doEgress }, { ssh: { exemptUrns: [urnOf(DO, "fw")] } }],
         ["DigitalOcean: 443 from a subset of Cloudflare, 80 from the world", DO, { inboundRules: [doIn("443", ["104.16.0.0/13", "2606:4700::/32"]), doIn("80", ["0.0.0.0/0"])], outboundRules: doEgress }],
-        ["AWS SecurityGroup: 443 from Cloudflare, 22 from one address, world egress", AWS_SG, { ingress: [{ protocol: "tcp", fromPort: 443, toPort: 443, cidrBlocks: SAMPLE_RANGES.ipv4, ipv6CidrBlocks: SAMPLE_RANGES.ipv6 }, { protocol: "tcp", fromPort: 22, toPort: 22, cidrBlocks: ["203.0.113.7/32"] }], egress: [{ protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["0.0.0.0/0"] }] }],
+        [
+            "AWS SecurityGroup: 443 from Cloudflare, 22 from one address, world egress",
+            AWS_SG,
+            {
+                ingress: [
+                    { protocol: "tcp", fromPort: 443, toPort: 443, cidrBlocks: SAMPLE_RANGES.ipv4, ipv6CidrBlocks: SAMPLE_RANGES.ipv6 },
+                    { protocol: "tcp", fromPort: 22, toPort: 22, cidrBlocks: ["203.0.113.7/32"] },
+                ],
+                egress: [{ protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["0.0.0.0/0"] }],
+            },
+        ],
         ["AWS SecurityGroupRule: egress to the world", AWS_SG_RULE, { type: "egress", protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["0.0.0.0/0"] }],
         ["AWS SecurityGroupIngressRule: tagged opt-out", AWS_INGRESS, { ipProtocol: "tcp", fromPort: 22, toPort: 22, cidrIpv4: "0.0.0.0/0", tags: { [OPT_OUT_BROAD_SSH]: "true" } }],
         ["not a firewall", "hcloud:index/server:Server", { name: "web", rules: [hin("22", ["0.0.0.0/0"])] }],
@@ -181,7 +218,10 @@ describe("policy pack: what our own components register passes", () => {
                 new HetznerOriginFirewall("dash", {
                     ssh: { sources: ["198.51.100.0/24", "2001:db8:1::/48"], port: 2222 },
                     cloudflare: { ...cloudflare, ports: [443, 8443] },
-                    rules: [{ description: "metrics", port: "9000-9100", sources: ["203.0.113.10"] }, { description: "dns", protocol: "udp", port: 53, sources: ["198.51.100.53"] }],
+                    rules: [
+                        { description: "metrics", port: "9000-9100", sources: ["203.0.113.10"] },
+                        { description: "dns", protocol: "udp", port: 53, sources: ["198.51.100.53"] },
+                    ],
                     allowPing: true,
                     applyTo: { serverIds: [42] },
                     labels: { app: "dash" },
@@ -241,7 +281,9 @@ describe("policy pack: firewalls on the same servers, judged together (combined-
 
     test("two Hetzner firewalls on one label selector: two /9s on 22, neither broad alone, are a /8 together", () => {
         const found = stack([web("a", [hin("22", ["16.0.0.0/9"])]), web("b", [hin("20-30", ["16.128.0.0/9"])])]);
-        expect(found).toEqual([[expect.stringMatching(/^hcloud-label:role=web is reached by 2 firewalls together .*: tcp 22 is reachable from 16777216 IPv4 addresses .* by the union of a rules\[0\] \(tcp 22\), b rules\[0\] \(tcp 20-30\)/), urnOf(HCLOUD, "a")]]);
+        expect(found).toEqual([
+            [expect.stringMatching(/^hcloud-label:role=web is reached by 2 firewalls together .*: tcp 22 is reachable from 16777216 IPv4 addresses .* by the union of a rules\[0\] \(tcp 22\), b rules\[0\] \(tcp 20-30\)/), urnOf(HCLOUD, "a")],
+        ]);
     });
 
     test("a FirewallAttachment joins its firewall to the selector's group; what one member shows alone is not reported twice", () => {
@@ -271,7 +313,7 @@ describe("policy pack: firewalls on the same servers, judged together (combined-
         expect(stack([three, four]).map(([m]) => m.replace(/ \(urn.*?\)/, ""))).toEqual([expect.stringMatching(/^do-droplet:.*::d1 is reached by 2 firewalls together: tcp 22 is reachable from 16777216 IPv4 addresses/)]);
     });
 
-    test.each([["app==web"], ["app in (web)"], [" app = web "], ["app in (web,web)"]])("Hetzner: %j is the same selector as \"app=web\"", (other) => {
+    test.each([["app==web"], ["app in (web)"], [" app = web "], ["app in (web,web)"]])('Hetzner: %j is the same selector as "app=web"', (other) => {
         const a = res(HCLOUD, "a", { rules: [hin("22", ["16.0.0.0/9"])], applyTos: [{ labelSelector: "app=web" }] });
         const b = res(HCLOUD, "b", { rules: [hin("22", ["16.128.0.0/9"])], applyTos: [{ labelSelector: other }] });
         expect(stack([a, b]).map(([m]) => m.replace(/ \(urn.*?\)/, ""))).toEqual([expect.stringMatching(/^hcloud-label:app=web is reached by 2 firewalls together: tcp 22 is reachable from 16777216 IPv4 addresses/)]);
@@ -281,7 +323,12 @@ describe("policy pack: firewalls on the same servers, judged together (combined-
         const a = res(HCLOUD, "a", { rules: [hin("22", ["16.0.0.0/9"])], applyTos: [{ labelSelector: "app=web" }] });
         const b = res(HCLOUD, "b", { rules: [hin("22", ["16.128.0.0/9"])], applyTos: [{ labelSelector: "app" }] });
         expect(stack([a, b])).toEqual([
-            [expect.stringMatching(/^Hetzner label selectors "app", "app=web" \(they could select the same servers, and no hcloud\.Server in the stack .* fail closed.*\) is reached by 2 firewalls together .*: tcp 22 is reachable from 16777216 IPv4/), a.urn],
+            [
+                expect.stringMatching(
+                    /^Hetzner label selectors "app", "app=web" \(they could select the same servers, and no hcloud\.Server in the stack .* fail closed.*\) is reached by 2 firewalls together .*: tcp 22 is reachable from 16777216 IPv4/,
+                ),
+                a.urn,
+            ],
         ]);
         // Selectors that exclude each other never share a server.
         for (const other of ["app=db", "app!=web", "!app", "app notin (web,api)"]) {
@@ -298,9 +345,7 @@ describe("policy pack: firewalls on the same servers, judged together (combined-
         expect(stack([a, b])).toHaveLength(1); // unresolved: fail closed
         expect(stack([a, b, server("web1", { role: "web" }), server("db1", { env: "prod" })])).toEqual([]);
         const both = server("web2", { role: "web", env: "prod" });
-        expect(stack([a, b, server("web1", { role: "web" }), server("db1", { env: "prod" }), both])).toEqual([
-            [expect.stringMatching(/^hcloud-server:.*::web2 is reached by 2 firewalls together .*: tcp 22 is reachable from 16777216 IPv4/), a.urn],
-        ]);
+        expect(stack([a, b, server("web1", { role: "web" }), server("db1", { env: "prod" }), both])).toEqual([[expect.stringMatching(/^hcloud-server:.*::web2 is reached by 2 firewalls together .*: tcp 22 is reachable from 16777216 IPv4/), a.urn]]);
         // A server attached by reference joins the selector that matches its labels.
         const c = res(HCLOUD, "c", { rules: [hin("22", ["16.128.0.0/9"])], applyTos: [{ server: 7 }] }, { applyTos: [both] });
         expect(stack([a, c, both]).map(([m]) => m.slice(0, 60))).toEqual([`hcloud-server:${both.urn} is reached by 2 firewalls together`.slice(0, 60)]);
@@ -350,7 +395,7 @@ describe("policy pack: sources read as the provider reads them (IPv4-mapped IPv6
         ["::fffe:0:0/96", "::fffe:0:0/96"],
         ["::ffff:0:0/95", "::fffe:0:0/95"],
         ["2001:db8::1.2.3.4", "2001:db8::102:304/128"],
-    ])("parseCidr(%j, \"provider-read\") is %s, as Go gives it back", (input, expected) => {
+    ])('parseCidr(%j, "provider-read") is %s, as Go gives it back', (input, expected) => {
         expect(parseCidr(input, "provider-read").text).toBe(expected);
     });
 
@@ -402,7 +447,9 @@ describe("policy pack: sources that are references (AWS prefix lists, DigitalOce
     test("AWS: a prefix list the stack cannot resolve is everywhere, reported by the stack policy (one resource cannot tell)", () => {
         const sg = res(AWS_SG, "sg", sshFromList(["pl-0123"]));
         expect(mandatory(AWS_SG, sg.props)).toEqual([]); // left to the stack policy
-        expect(stack([sg])).toEqual([[expect.stringMatching(/^urn:.*::sg on its own, with its prefix lists: tcp 22 is reachable from all of IPv4 and all of IPv6, .*prefix list\(s\) "pl-0123" were counted as everywhere \(no aws:ec2\/managedPrefixList/), sg.urn]]);
+        expect(stack([sg])).toEqual([
+            [expect.stringMatching(/^urn:.*::sg on its own, with its prefix lists: tcp 22 is reachable from all of IPv4 and all of IPv6, .*prefix list\(s\) "pl-0123" were counted as everywhere \(no aws:ec2\/managedPrefixList/), sg.urn],
+        ]);
         const rule = res(AWS_INGRESS, "r", { ipProtocol: "tcp", fromPort: 22, toPort: 22, prefixListId: "pl-9" });
         expect(stack([rule]).map(([m]) => m)).toEqual([expect.stringMatching(/tcp 22 is reachable from all of IPv4 and all of IPv6.*"pl-9" were counted as everywhere/)]);
         const sgRule = res(AWS_SG_RULE, "sr", { type: "ingress", protocol: "tcp", fromPort: 443, toPort: 443, prefixListIds: ["pl-9"] });

@@ -34,17 +34,24 @@ const TRUSTED_AMOUNT = "1 IPv4 address (a /32 worth, <0.01% of IPv4) and an IPv6
 const expected: Record<string, unknown[]> = {
     "hetzner-web": [
         {
-            key: "web", provider: "hetzner", name: "web-b1c26021", attachment: ["label selector role=web"], cloudflareEtag: ETAG, resolvedNames: {},
+            key: "web",
+            provider: "hetzner",
+            name: "web-b1c26021",
+            attachment: ["label selector role=web"],
+            cloudflareEtag: ETAG,
+            resolvedNames: {},
             admitted: [cfAdmitted("443"), { protocol: "tcp", ports: "2222", from: ["SSH (tcp 2222)"], sources: WORLD, amount: "all of IPv4 and all of IPv6" }],
-            rules: [
-                { direction: "in", protocol: "tcp", port: "2222", sources: WORLD, description: "SSH (2222) from trusted sources" },
-                cfRule("443", "HTTPS (443) from Cloudflare only"),
-            ],
+            rules: [{ direction: "in", protocol: "tcp", port: "2222", sources: WORLD, description: "SSH (2222) from trusted sources" }, cfRule("443", "HTTPS (443) from Cloudflare only")],
         },
     ],
     "hetzner-dashboard": [
         {
-            key: "dashboard", provider: "hetzner", name: "dashboard-18592de2", attachment: ["label selector app=dashboard"], cloudflareEtag: ETAG, resolvedNames: {},
+            key: "dashboard",
+            provider: "hetzner",
+            name: "dashboard-18592de2",
+            attachment: ["label selector app=dashboard"],
+            cloudflareEtag: ETAG,
+            resolvedNames: {},
             admitted: [
                 { protocol: "tcp", ports: "22", from: ["SSH (tcp 22)"], sources: ["203.0.113.10/32", "2001:db8::10/128"], amount: TRUSTED_AMOUNT },
                 cfAdmitted("443"),
@@ -59,7 +66,12 @@ const expected: Record<string, unknown[]> = {
     ],
     "digitalocean-api": [
         {
-            key: "api", provider: "digitalocean", name: "api", attachment: ["tag api"], cloudflareEtag: ETAG, resolvedNames: {},
+            key: "api",
+            provider: "digitalocean",
+            name: "api",
+            attachment: ["tag api"],
+            cloudflareEtag: ETAG,
+            resolvedNames: {},
             admitted: [{ protocol: "tcp", ports: "22", from: ["SSH (tcp 22)"], sources: ["203.0.113.8/29"], amount: "8 IPv4 addresses (a /29 worth, <0.01% of IPv4)" }, cfAdmitted("80"), cfAdmitted("443")],
             rules: [
                 { direction: "in", protocol: "tcp", port: "22", sources: ["203.0.113.8/29"] },
@@ -80,9 +92,7 @@ describe("every stack in stacks/ through the real program", () => {
 
     test.each(Object.keys(expected))("%s renders exactly its firewalls (ranges from the shipped sample)", async (stack) => {
         const r = await plan("--stack", stack, "--ranges-file", SAMPLE_ANSWER_PATH, "--json");
-        expect(r.stderr).toBe(
-            stack === "hetzner-web" ? "warning: [runtime] SSH (tcp 2222) admits all of IPv4 and all of IPv6 to the SSH port 2222, because ssh.allowFromAnywhere is true\n" : "",
-        );
+        expect(r.stderr).toBe(stack === "hetzner-web" ? "warning: [runtime] SSH (tcp 2222) admits all of IPv4 and all of IPv6 to the SSH port 2222, because ssh.allowFromAnywhere is true\n" : "");
         expect(r.code).toBe(0);
         const out = JSON.parse(r.stdout);
         expect(out.stack).toBe(stack);
@@ -125,9 +135,12 @@ describe("npm run plan", () => {
             expect(lines).toContain("  admitted, all rules together:");
             expect(lines).toContain(`    tcp 9000: ${TRUSTED_AMOUNT}, from rules[0] ("Trading dashboard from trusted addresses", tcp 9000)`);
             expect(lines).toContain(`    tcp 443: ${CF_AMOUNT}, from Cloudflare's ranges (tcp 443)`);
-            expect(lines.find((l) => l.includes("9000"))?.split(/\s+/).filter(Boolean)).toEqual([
-                "in", "tcp", "9000", "203.0.113.10/32", "Trading", "dashboard", "from", "trusted", "addresses",
-            ]);
+            expect(
+                lines
+                    .find((l) => l.includes("9000"))
+                    ?.split(/\s+/)
+                    .filter(Boolean),
+            ).toEqual(["in", "tcp", "9000", "203.0.113.10/32", "Trading", "dashboard", "from", "trusted", "addresses"]);
         } finally {
             await server.close();
         }
@@ -191,12 +204,10 @@ describe("npm run plan", () => {
         expect(() => loadStackConfig("broken", root)).toThrow(/^stacks\/Pulumi\.broken\.yaml:\d+:\d+: YAML syntax error: /);
         // The offending line is shown, numbered, with a caret under the column.
         fs.writeFileSync(path.join(root, "stacks", "Pulumi.broken.yaml"), "config:\n  cloudflare-origin-firewall:firewalls:\n    web:\n      provider: hetzner\n     ssh: x\n");
-        expect(() => loadStackConfig("broken", root)).toThrow(
-            "stacks/Pulumi.broken.yaml:5:1: YAML syntax error: All mapping items must start at the same column\n    4 |       provider: hetzner\n    5 |      ssh: x\n      | ^",
-        );
+        expect(() => loadStackConfig("broken", root)).toThrow("stacks/Pulumi.broken.yaml:5:1: YAML syntax error: All mapping items must start at the same column\n    4 |       provider: hetzner\n    5 |      ssh: x\n      | ^");
     });
 
-    test("an unknown flag: did you mean; flags npm kept (no \"--\"): how to pass them", async () => {
+    test('an unknown flag: did you mean; flags npm kept (no "--"): how to pass them', async () => {
         const typo = await plan("--stack", "hetzner-web", "--ranges-fil", SAMPLE_ANSWER_PATH);
         expect(typo.code).toBe(2);
         expect(typo.stderr).toContain("plan failed: unknown flag --ranges-fil; did you mean --ranges-file?");
@@ -249,34 +260,58 @@ describe("stack config validation", () => {
         ["unknown key in a firewall, nothing close", edit((c) => (c.firewalls.web.zzzzzzzz = 1)), 'firewalls.web: unknown key "zzzzzzzz"; check the spelling against the README\'s config reference'],
         ["unknown top-level key", edit((c) => (c.lockoutGaurd = "warn")), 'config: unknown key "lockoutGaurd"; did you mean "lockoutGuard"?'],
         ["misspelt firewalls key (and so no firewalls)", { firewall: { web: {} } }, 'config: unknown key "firewall"; did you mean "firewalls"?'],
-        ["a Hetzner key on a DigitalOcean firewall", edit((c) => (c.firewalls.api.applyTo = { labelSelectors: ["x=y"] })), 'firewalls.api: "applyTo" is a Hetzner setting, and this firewall\'s provider is digitalocean; DigitalOcean firewalls attach with dropletIds or tags'],
+        [
+            "a Hetzner key on a DigitalOcean firewall",
+            edit((c) => (c.firewalls.api.applyTo = { labelSelectors: ["x=y"] })),
+            'firewalls.api: "applyTo" is a Hetzner setting, and this firewall\'s provider is digitalocean; DigitalOcean firewalls attach with dropletIds or tags',
+        ],
         ["unknown key in ssh", edit((c) => (c.firewalls.web.ssh.allowAnywhere = true)), 'firewalls.web.ssh: unknown key "allowAnywhere"'],
-        ["DigitalOcean key on a Hetzner firewall", edit((c) => (c.firewalls.web.tags = ["x"])), 'firewalls.web: "tags" is a DigitalOcean setting, and this firewall\'s provider is hetzner; Hetzner firewalls attach with applyTo (labelSelectors or serverIds)'],
+        [
+            "DigitalOcean key on a Hetzner firewall",
+            edit((c) => (c.firewalls.web.tags = ["x"])),
+            'firewalls.web: "tags" is a DigitalOcean setting, and this firewall\'s provider is hetzner; Hetzner firewalls attach with applyTo (labelSelectors or serverIds)',
+        ],
         ["unknown provider", edit((c) => (c.firewalls.web.provider = "aws")), 'firewalls.web.provider: "aws" provider must be "hetzner" or "digitalocean"'],
         ["an empty config", {}, "config: no firewalls are declared; add cloudflare-origin-firewall:firewalls to the stack file (stacks/Pulumi.<stack>.yaml), a map of name -> firewall"],
         ["empty firewalls map", { firewalls: {} }, "firewalls: {} declares no firewall; add at least one under firewalls"],
         ["bad firewall key", edit((c) => (c.firewalls["Web Server"] = c.firewalls.web)), 'firewalls.Web Server: the name "Web Server" must be lower-case letters, digits and dashes'],
         ["sources not a list", edit((c) => (c.firewalls.web.ssh.sources = "203.0.113.7")), 'firewalls.web.ssh.sources: "203.0.113.7" must be a list of addresses or CIDR blocks'],
         ["host bits", edit((c) => (c.firewalls.web.ssh.sources = ["10.0.0.5/24"])), 'firewalls.web.ssh.sources[0]: "10.0.0.5/24" has host bits set; did you mean "10.0.0.0/24" or "10.0.0.5/32"?'],
-        ["SSH open without opt-in", edit((c) => (c.firewalls.api.ssh.sources = ["0.0.0.0/0"])), 'firewalls.api.ssh.sources: SSH (tcp 22) would admit all of IPv4 to the SSH port 22'],
+        ["SSH open without opt-in", edit((c) => (c.firewalls.api.ssh.sources = ["0.0.0.0/0"])), "firewalls.api.ssh.sources: SSH (tcp 22) would admit all of IPv4 to the SSH port 22"],
         ["bad protocol", edit((c) => (c.firewalls.web.rules = [{ description: "x", protocol: "sctp", port: 1, sources: ["203.0.113.7"] }])), 'firewalls.web.rules[0].protocol: "sctp" must be "tcp", "udp" or "icmp"'],
         ["too many tags", edit((c) => (c.firewalls.api.tags = ["a", "b", "c", "d", "e", "f"])), "firewalls.api.tags: 6 tags given; a DigitalOcean firewall takes at most 5"],
         ["empty label selector", edit((c) => (c.firewalls.web.applyTo.labelSelectors = [""])), 'firewalls.web.applyTo.labelSelectors[0]: "" is empty'],
-        ["edge block with a /20", edit((c) => (c.firewalls.web.edge = { zoneId: "0123456789abcdef0123456789abcdef", blockedSources: ["198.51.96.0/20"] })), 'firewalls.web.edge.blockedSources[0]: "198.51.96.0/20" is a /20; Cloudflare IP Access rules take single addresses, /16 or /24 for IPv4 and /32, /48 or /64 for IPv6'],
+        [
+            "edge block with a /20",
+            edit((c) => (c.firewalls.web.edge = { zoneId: "0123456789abcdef0123456789abcdef", blockedSources: ["198.51.96.0/20"] })),
+            'firewalls.web.edge.blockedSources[0]: "198.51.96.0/20" is a /20; Cloudflare IP Access rules take single addresses, /16 or /24 for IPv4 and /32, /48 or /64 for IPv6',
+        ],
         ["edge unknown key", edit((c) => (c.firewalls.web.edge = { zoneId: "z", ssl: "strict" })), 'firewalls.web.edge: unknown key "ssl"'],
         ["the README's zone id placeholder fails the plan, not the deploy", edit((c) => (c.firewalls.web.edge = { zoneId: "<zone id>" })), 'firewalls.web.edge.zoneId: "<zone id>" is not a Cloudflare zone id'],
-        ["labelSelectors and serverIds together", edit((c) => (c.firewalls.web.applyTo = { labelSelectors: ["role=web"], serverIds: [42] })), "firewalls.web.applyTo: give labelSelectors or serverIds, not both; Hetzner refuses later changes to a server attached both ways (firewall_managed_by_label_selector)"],
+        [
+            "labelSelectors and serverIds together",
+            edit((c) => (c.firewalls.web.applyTo = { labelSelectors: ["role=web"], serverIds: [42] })),
+            "firewalls.web.applyTo: give labelSelectors or serverIds, not both; Hetzner refuses later changes to a server attached both ways (firewall_managed_by_label_selector)",
+        ],
         ["cloudflare ranges cannot come from config", edit((c) => (c.firewalls.web.cloudflare = { ranges: { ipv4: ["0.0.0.0/0"] } })), 'firewalls.web.cloudflare: unknown key "ranges"'],
-        ["an audit host that is a block", edit((c) => (c.firewalls.web.audit = { hosts: ["203.0.113.0/24"] })), 'firewalls.web.audit.hosts[0]: "203.0.113.0/24" is not a single IPv4 or IPv6 address, e.g. "203.0.113.7" or "2001:db8::7" (a block is not accepted here); give each server address to check'],
+        [
+            "an audit host that is a block",
+            edit((c) => (c.firewalls.web.audit = { hosts: ["203.0.113.0/24"] })),
+            'firewalls.web.audit.hosts[0]: "203.0.113.0/24" is not a single IPv4 or IPv6 address, e.g. "203.0.113.7" or "2001:db8::7" (a block is not accepted here); give each server address to check',
+        ],
         ["an audit host that is a /32", edit((c) => (c.firewalls.web.audit = { hosts: ["203.0.113.9/32"] })), "(a block is not accepted here)"],
         ["a deployer address that is a name", edit((c) => (c.deployerAddress = "me.example.net")), 'deployerAddress: "me.example.net" is not a single IPv4 or IPv6 address'],
-        ["a trace URL with credentials", edit((c) => (c.traceUrl = "https://u:p@www.cloudflare.com/cdn-cgi/trace")), "traceUrl: \"https://u:p@www.cloudflare.com/cdn-cgi/trace\" is refused: the URL carries credentials; none are needed"],
-        ["a rule without a description, in our words", edit((c) => (c.firewalls.web.rules = [{ port: 9000, sources: ["203.0.113.7"] }])), 'firewalls.web.rules[0].description: missing; every rule needs a description saying what it admits, e.g. description: "Grafana from the office"'],
+        ["a trace URL with credentials", edit((c) => (c.traceUrl = "https://u:p@www.cloudflare.com/cdn-cgi/trace")), 'traceUrl: "https://u:p@www.cloudflare.com/cdn-cgi/trace" is refused: the URL carries credentials; none are needed'],
+        [
+            "a rule without a description, in our words",
+            edit((c) => (c.firewalls.web.rules = [{ port: 9000, sources: ["203.0.113.7"] }])),
+            'firewalls.web.rules[0].description: missing; every rule needs a description saying what it admits, e.g. description: "Grafana from the office"',
+        ],
         ["a description that is not text", edit((c) => (c.firewalls.web.rules = [{ description: 5, port: 9000, sources: ["203.0.113.7"] }])), "firewalls.web.rules[0].description: 5 must be text; every rule needs a description"],
         ["no ssh block, in our words", edit((c) => delete c.firewalls.web.ssh), "firewalls.web.ssh: missing; give a map of settings (key: value); see the README's config reference"],
         ["a yes/no setting given as text", edit((c) => (c.firewalls.web.allowPing = "yes")), 'firewalls.web.allowPing: "yes" must be true or false'],
         ["an edge without its zone id", edit((c) => (c.firewalls.web.edge = {})), "firewalls.web.edge.zoneId: missing; must be the zone's id: 32 hex digits"],
-        ["a ranges URL with credentials", edit((c) => (c.cloudflareUrl = "http://u@127.0.0.1:1/ips")), "cloudflareUrl: \"http://u@127.0.0.1:1/ips\" is refused: the URL carries credentials; none are needed"],
+        ["a ranges URL with credentials", edit((c) => (c.cloudflareUrl = "http://u@127.0.0.1:1/ips")), 'cloudflareUrl: "http://u@127.0.0.1:1/ips" is refused: the URL carries credentials; none are needed'],
     ])("%s", (_name, raw, message) => {
         expect(() => parseStackConfig(raw)).toThrow(message);
     });

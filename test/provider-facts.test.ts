@@ -20,7 +20,7 @@ describe("provider facts", () => {
         }
     });
 
-    test("the corrected facts: DigitalOcean \"all\" passes (the provider reads \"0\" back as \"all\"), \"0\" does not; #52 is not called fixed; no unmerged validator is cited", () => {
+    test('the corrected facts: DigitalOcean "all" passes (the provider reads "0" back as "all"), "0" does not; #52 is not called fixed; no unmerged validator is cited', () => {
         const rule = (portRange: string) => ({ name: "fw", inboundRules: [{ protocol: "tcp", portRange, sourceAddresses: ["203.0.113.7/32"] }] });
         expect(checkRegistration("digitalocean:index/firewall:Firewall", rule("all"))).toEqual([]);
         expect(checkRegistration("digitalocean:index/firewall:Firewall", rule("0")).join("\n")).toContain('portRange "0"');

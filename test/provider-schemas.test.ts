@@ -11,7 +11,7 @@ import { renderPolicy, validatePolicy, OriginPolicyArgs } from "../components";
 import { toDigitalOceanRules, validateEgress, DigitalOceanInboundRule, DigitalOceanOutboundRule } from "../components/digitalocean-rules";
 import { toHetznerApplyTos, toHetznerRules, HetznerRule } from "../components/hetzner-rules";
 
-const ajv = new Ajv2020({ allErrors: true, strict: false, validateFormats: false }) // formats are annotations here;
+const ajv = new Ajv2020({ allErrors: true, strict: false, validateFormats: false }); // formats are annotations here;
 const schema = (file: string) => ajv.compile(JSON.parse(fs.readFileSync(path.join(__dirname, "provider-schemas", file), "utf8")));
 const hcloudCreate = schema("hcloud-firewall.schema.json");
 const hcloudSetRules = schema("hcloud-firewall-set-rules.schema.json");
@@ -30,11 +30,7 @@ function hetznerBody(name: string, rules: HetznerRule[], applyTos: { labelSelect
             destination_ips: [],
             description: r.description,
         })),
-        apply_to: applyTos.map((a) =>
-            a.labelSelector !== undefined
-                ? { type: "label_selector", label_selector: { selector: a.labelSelector } }
-                : { type: "server", server: { id: a.server } },
-        ),
+        apply_to: applyTos.map((a) => (a.labelSelector !== undefined ? { type: "label_selector", label_selector: { selector: a.labelSelector } } : { type: "server", server: { id: a.server } })),
     };
 }
 
@@ -59,7 +55,10 @@ function errorsOf(validate: ReturnType<typeof ajv.compile>, body: unknown): stri
         .map((e) => `${e.instancePath} ${e.message}`);
 }
 function at(body: any, pointer: string): unknown {
-    return pointer.split("/").slice(1).reduce((o, k) => o?.[k], body);
+    return pointer
+        .split("/")
+        .slice(1)
+        .reduce((o, k) => o?.[k], body);
 }
 
 const dashboard: OriginPolicyArgs = {
@@ -82,11 +81,7 @@ describe("Hetzner request schema", () => {
             { direction: "in", protocol: "tcp", port: "22", sourceIps: hosts(150), description: "too many" },
             { direction: "in", protocol: "icmp", port: "8", sourceIps: ["0.0.0.0/0"], description: "icmp with port" },
         ];
-        expect(errorsOf(hcloudCreate, hetznerBody("x", rules, []))).toEqual([
-            "/rules/0/source_ips must NOT have more than 100 items",
-            "/rules/1 must NOT be valid",
-            "/rules/1 must match \"then\" schema",
-        ]);
+        expect(errorsOf(hcloudCreate, hetznerBody("x", rules, []))).toEqual(["/rules/0/source_ips must NOT have more than 100 items", "/rules/1 must NOT be valid", '/rules/1 must match "then" schema']);
     });
 
     test("property: every random valid policy renders to a valid Hetzner body", () => {
@@ -110,10 +105,7 @@ describe("DigitalOcean request schema", () => {
 
     test("the schema really checks: a bad tag and a missing tcp port are refused", () => {
         const body = digitalOceanBody("fw", [{ protocol: "tcp", sourceAddresses: ["0.0.0.0/0"] }], [], ["bad tag"]);
-        expect(errorsOf(doCreate, body)).toEqual([
-            '/tags/0 must match pattern "^[a-zA-Z0-9_\\-:]+$"',
-            "/inbound_rules/0 must have required property 'ports'",
-        ]);
+        expect(errorsOf(doCreate, body)).toEqual(['/tags/0 must match pattern "^[a-zA-Z0-9_\\-:]+$"', "/inbound_rules/0 must have required property 'ports'"]);
     });
 
     test("property: every random valid policy renders to a valid DigitalOcean body", () => {

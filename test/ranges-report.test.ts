@@ -54,11 +54,9 @@ describe("npm run ranges-report", () => {
             const summary = path.join(dir, "summary.md");
             const output = path.join(dir, "output.txt");
             const run = () =>
-                promisify(execFile)(
-                    process.execPath,
-                    [compiled("scripts/ranges-report.ts"), "--previous", kept, "--save", kept, "--ranges-file", now, "--summary", summary, "--output", output, "--report-dir", path.join(dir, "report")],
-                    { cwd: path.join(__dirname, "..") },
-                );
+                promisify(execFile)(process.execPath, [compiled("scripts/ranges-report.ts"), "--previous", kept, "--save", kept, "--ranges-file", now, "--summary", summary, "--output", output, "--report-dir", path.join(dir, "report")], {
+                    cwd: path.join(__dirname, ".."),
+                });
             await run();
             expect(fs.readFileSync(summary, "utf8")).toContain("**Removed (1):**");
             expect(fs.readFileSync(output, "utf8")).toBe("changed=true\netag=0123456789abcdef0123456789abcdef\nadded=2\nremoved=1\n");

@@ -56,19 +56,11 @@ test("each component registers its index token and aliases the token earlier sta
     const hetzner = previousUrns(byType("cloudflare-origin-firewall:index:HetznerOriginFirewall"));
     expect(hetzner.self).toBe("urn:pulumi:test::cloudflare-origin-firewall::cloudflare-origin-firewall:hetzner:OriginFirewall::web");
     // The URN the earlier version's own test asserted for the hcloud firewall.
-    expect(hetzner.child("hcloud:index/firewall:Firewall", "web")).toBe(
-        "urn:pulumi:test::cloudflare-origin-firewall::cloudflare-origin-firewall:hetzner:OriginFirewall$hcloud:index/firewall:Firewall::web",
-    );
+    expect(hetzner.child("hcloud:index/firewall:Firewall", "web")).toBe("urn:pulumi:test::cloudflare-origin-firewall::cloudflare-origin-firewall:hetzner:OriginFirewall$hcloud:index/firewall:Firewall::web");
     const digitalocean = previousUrns(byType("cloudflare-origin-firewall:index:DigitalOceanOriginFirewall"));
-    expect(digitalocean.child("digitalocean:index/firewall:Firewall", "api")).toBe(
-        "urn:pulumi:test::cloudflare-origin-firewall::cloudflare-origin-firewall:digitalocean:OriginFirewall$digitalocean:index/firewall:Firewall::api",
-    );
-    expect(previousUrns(byType("cloudflare-origin-firewall:index:CloudflareOriginEdge")).self).toBe(
-        "urn:pulumi:test::cloudflare-origin-firewall::cloudflare-origin-firewall:cloudflare:OriginEdge::site",
-    );
-    expect(previousUrns(byType("cloudflare-origin-firewall:index:HostFirewallOverSsh")).self).toBe(
-        "urn:pulumi:test::cloudflare-origin-firewall::cloudflare-origin-firewall:host:FirewallOverSsh::web1",
-    );
+    expect(digitalocean.child("digitalocean:index/firewall:Firewall", "api")).toBe("urn:pulumi:test::cloudflare-origin-firewall::cloudflare-origin-firewall:digitalocean:OriginFirewall$digitalocean:index/firewall:Firewall::api");
+    expect(previousUrns(byType("cloudflare-origin-firewall:index:CloudflareOriginEdge")).self).toBe("urn:pulumi:test::cloudflare-origin-firewall::cloudflare-origin-firewall:cloudflare:OriginEdge::site");
+    expect(previousUrns(byType("cloudflare-origin-firewall:index:HostFirewallOverSsh")).self).toBe("urn:pulumi:test::cloudflare-origin-firewall::cloudflare-origin-firewall:host:FirewallOverSsh::web1");
     // Children get no alias from us (some provider SDKs add their own, e.g. cloudflare's DnsRecord): the engine derives ours from the parent's.
     const ours = (a: Registration["aliases"][number]) => a.type.startsWith("cloudflare-origin-firewall:") || (a.parenturn ?? "").includes("cloudflare-origin-firewall:hetzner:");
     expect(registrations.filter((r) => !r.type.startsWith("cloudflare-origin-firewall:") && r.aliases.some(ours))).toEqual([]);

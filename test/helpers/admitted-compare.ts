@@ -55,7 +55,10 @@ export function canonical(items: Item[]): string[] {
         const flush = () => previous && out.push(`${key} ${previous.low}-${previous.high} ${previous.addrs}`);
         for (let c = 0; c + 1 < cuts.length; c++) {
             const [low, high] = [cuts[c], cuts[c + 1] - 1];
-            const ranges = group.filter((i) => i.ports[0] <= low && high <= i.ports[1]).map((i) => [i.low, i.high] as [bigint, bigint]).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+            const ranges = group
+                .filter((i) => i.ports[0] <= low && high <= i.ports[1])
+                .map((i) => [i.low, i.high] as [bigint, bigint])
+                .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
             const merged: [bigint, bigint][] = [];
             for (const r of ranges) {
                 const last = merged[merged.length - 1];
@@ -119,7 +122,8 @@ export function itemsFromNftJson(json: string, chain: string): Item[] {
         for (const m of matches) {
             const left = m.left;
             if (left.meta?.key === "l4proto") protocol = m.right === "ipv6-icmp" ? "icmp" : m.right;
-            else if (left.payload?.field === "type") protocol = "icmp"; // echo-request: allowPing
+            else if (left.payload?.field === "type")
+                protocol = "icmp"; // echo-request: allowPing
             else if (left.payload?.field === "dport" || (left.ct?.key === "proto-dst" && left.ct.dir === "original")) {
                 if (left.payload) protocol = left.payload.protocol;
                 ports = typeof m.right === "number" ? [m.right, m.right] : m.right.range ? [m.right.range[0], m.right.range[1]] : undefined;
@@ -132,7 +136,7 @@ export function itemsFromNftJson(json: string, chain: string): Item[] {
         }
         if (!protocol) throw new Error(`an admitting rule without a protocol: ${JSON.stringify(expr)}`);
         const everyone = [blockRange("0.0.0.0/0"), blockRange("::/0")];
-        for (const s of sources ?? everyone) items.push({ protocol, ports: protocol === "icmp" ? [0, 0] : ports ?? [1, 65535], ...s });
+        for (const s of sources ?? everyone) items.push({ protocol, ports: protocol === "icmp" ? [0, 0] : (ports ?? [1, 65535]), ...s });
     }
     return items;
 }

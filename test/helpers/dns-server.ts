@@ -43,7 +43,7 @@ export async function startDns(zone: Record<string, Answer> = {}): Promise<TestD
                 timers.add(t);
                 return;
             }
-            const list = type === "A" ? answer.a ?? [] : type === "AAAA" ? answer.aaaa ?? [] : [];
+            const list = type === "A" ? (answer.a ?? []) : type === "AAAA" ? (answer.aaaa ?? []) : [];
             for (const address of list) response.answers.push({ name: q.name, type: type === "A" ? Packet.TYPE.A : Packet.TYPE.AAAA, class: Packet.CLASS.IN, ttl: 60, address });
             send(response);
         },

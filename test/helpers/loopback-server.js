@@ -16,7 +16,7 @@ async function startLoopbackServer(replies, options = {}) {
         requests.push(req.url ?? "");
         const reply = replies[Math.min(requests.length - 1, replies.length - 1)] ?? options.fallback ?? { status: 404, body: "" };
         if (reply === "hang") return; // never answer
-        const body = reply.json !== undefined ? JSON.stringify(reply.json) : reply.body ?? "";
+        const body = reply.json !== undefined ? JSON.stringify(reply.json) : (reply.body ?? "");
         res.writeHead(reply.status ?? 200, { "content-type": reply.json !== undefined ? "application/json" : "text/html", ...reply.headers });
         res.end(body);
     });

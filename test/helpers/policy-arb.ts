@@ -8,13 +8,11 @@ import { CF_SOURCES } from "./fixtures";
 // sorted, and the admitted (protocol, port, source) triples are the policy's.
 // Blocks are /16 or narrower and lists at most 250 long, so no source set is broad
 // (broad sets are covered by the exposure properties).
-const v4Block = fc
-    .tuple(fc.integer({ min: 1, max: 223 }), fc.nat(255), fc.nat(255), fc.nat(255), fc.integer({ min: 16, max: 32 }))
-    .map(([a, b, c, d, prefix]) => {
-        const n = ((a << 24) | (b << 16) | (c << 8) | d) >>> 0;
-        const masked = prefix === 0 ? 0 : (n & (~0 << (32 - prefix))) >>> 0;
-        return `${masked >>> 24}.${(masked >>> 16) & 255}.${(masked >>> 8) & 255}.${masked & 255}/${prefix}`;
-    });
+const v4Block = fc.tuple(fc.integer({ min: 1, max: 223 }), fc.nat(255), fc.nat(255), fc.nat(255), fc.integer({ min: 16, max: 32 })).map(([a, b, c, d, prefix]) => {
+    const n = ((a << 24) | (b << 16) | (c << 8) | d) >>> 0;
+    const masked = prefix === 0 ? 0 : (n & (~0 << (32 - prefix))) >>> 0;
+    return `${masked >>> 24}.${(masked >>> 16) & 255}.${(masked >>> 8) & 255}.${masked & 255}/${prefix}`;
+});
 // IPv6 forms that embed IPv4 (::/96, ::ffff:0:0/96) are refused by design.
 const embedsV4 = (a: string) => {
     const b = ipaddr.IPv6.parse(a).toByteArray();
@@ -92,4 +90,3 @@ export function expectedTriples(args: OriginPolicyArgs): Set<string> {
     if (args.allowPing) add("icmp", "-", ["0.0.0.0/0", "::/0"]);
     return out;
 }
-
