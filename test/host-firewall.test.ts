@@ -496,7 +496,7 @@ describeNetns("real packets: nftables.service reload and stop, then the drop-in"
 });
 
 test("the Cloudflare client address used in the packet tests is inside Cloudflare's ranges, the others are not", () => {
-    const inCf = (a: string) => CF_SOURCES.map(toCidr).some((c) => require("../components").cidrContains(c, toCidr(a)));
+    const inCf = (a: string) => CF_SOURCES.map(toCidr).some((c) => require("../components/cidr").cidrContains(c, toCidr(a)));
     expect(inCf(CLIENTS.cloudflare.v4) && inCf(CLIENTS.cloudflare.v6)).toBe(true);
     expect(inCf(CLIENTS.stranger.v4) || inCf(CLIENTS.stranger.v6)).toBe(false);
 });
