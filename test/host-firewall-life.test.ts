@@ -407,9 +407,9 @@ describeNetns("real processes: commit-confirm (host/cof-host.sh) against the inv
                 let held = "";
                 holder.stdout!.on("data", (d) => (held += d));
                 await waitFor("the test to hold the lock", 5000, () => held.includes("held"));
-                await waitFor("the rollback timer to fire", 5000, () => lockWaiters(lab.server).length === 1);
+                await waitFor("the rollback timer to fire", 20000, () => lockWaiters(lab.server).length === 1);
                 const confirm = h.script(["confirm"]);
-                await waitFor("the confirm to wait on the lock too", 5000, () => lockWaiters(lab.server).length === 2);
+                await waitFor("the confirm to wait on the lock too", 20000, () => lockWaiters(lab.server).length === 2);
                 holder.stdin!.end();
                 const c = await confirm;
                 await settled();
@@ -430,7 +430,7 @@ describeNetns("real processes: commit-confirm (host/cof-host.sh) against the inv
             }
         }
         expect(outcomes).toHaveLength(10);
-    }, 120_000);
+    }, 300_000);
 
     test("a reboot between apply and confirm: fresh /run, a decoy process holding the old pid; confirm kills nothing and persists nothing", async () => {
         const h = await freshHost();
