@@ -263,15 +263,16 @@ describe("policy pack: what our own components register passes", () => {
     });
 });
 
+/** A stack's resource as the analyzer hands it over: proxied props, dependencies by property. */
+const res = (type: string, name: string, props: Record<string, any>, deps: Record<string, StackResource[]> = {}): StackResource => ({
+    type,
+    name,
+    urn: urnOf(type, name),
+    props: proxy.unknownCheckingProxy(props),
+    propertyDependencies: deps,
+});
+
 describe("policy pack: firewalls on the same servers, judged together (combined-exposure, mandatory)", () => {
-    /** A stack's resources as the analyzer hands them over: proxied props, dependencies by property. */
-    const res = (type: string, name: string, props: Record<string, any>, deps: Record<string, StackResource[]> = {}): StackResource => ({
-        type,
-        name,
-        urn: urnOf(type, name),
-        props: proxy.unknownCheckingProxy(props),
-        propertyDependencies: deps,
-    });
     const stack = (resources: StackResource[], config: object = {}) => {
         const found: [string, string | undefined][] = [];
         combinedExposure.validateStack({ resources, getConfig: <T extends object>() => config as T }, (message, urn) => found.push([message, urn]));
@@ -419,13 +420,6 @@ describe("policy pack: sources read as the provider reads them (IPv4-mapped IPv6
 });
 
 describe("policy pack: sources that are references (AWS prefix lists, DigitalOcean load balancers)", () => {
-    const res = (type: string, name: string, props: Record<string, any>, deps: Record<string, StackResource[]> = {}): StackResource => ({
-        type,
-        name,
-        urn: urnOf(type, name),
-        props: proxy.unknownCheckingProxy(props),
-        propertyDependencies: deps,
-    });
     const stack = (resources: StackResource[]) => {
         const found: [string, string | undefined][] = [];
         combinedExposure.validateStack({ resources, getConfig: <T extends object>() => ({}) as T }, (message, urn) => found.push([message, urn]));
