@@ -83,6 +83,15 @@ function formatAddress(family: 4 | 6, bytes: number[]): string {
 }
 
 /**
+ * IPv6 address bytes in the full long form ("2001:0db8:0000:0000:0000:0000:0000:0001"):
+ * eight groups of four lower-case hex digits, the form Cloudflare's access rules take
+ * and return (see cloudflare-edge-rules.ts).
+ */
+export function ipv6LongText(bytes: readonly number[]): string {
+    return Array.from({ length: 8 }, (_, i) => ((bytes[2 * i] << 8) | bytes[2 * i + 1]).toString(16).padStart(4, "0")).join(":");
+}
+
+/**
  * Parses an address or CIDR block without normalising host bits. Throws
  * `CidrError` quoting the input when it is not a strict IPv4 dotted quad or
  * IPv6 address, optionally followed by `/prefix`. `mode` "provider-read" reads

@@ -5,8 +5,7 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 import { X509Certificate } from "crypto";
-import * as ipaddr from "ipaddr.js";
-import { Cidr, parseSingleAddress, uniqueSorted, userCidr } from "./cidr";
+import { Cidr, ipv6LongText, parseSingleAddress, toCidr, uniqueSorted, userCidr } from "./cidr";
 import { PolicyError } from "./policy";
 import { hostnameProblem, showText } from "./text";
 
@@ -84,14 +83,13 @@ export interface AccessRuleTarget {
  * @internal Exported for the tests; not part of the package API.
  */
 export function ipv6LongForm(address: string): string {
-    const b = ipaddr.IPv6.parse(address).toByteArray();
-    return Array.from({ length: 8 }, (_, i) => ((b[2 * i] << 8) | b[2 * i + 1]).toString(16).padStart(4, "0")).join(":");
+    return ipv6LongText(toCidr(address).bytes);
 }
 
 /** An access rule value as Cloudflare keeps it: IPv6 (address or block) in the long form, IPv4 as is. */
 function accessRuleValue(c: Cidr): string {
     if (c.family === 4) return c.text.split("/")[0] + (c.prefix === 32 ? "" : `/${c.prefix}`);
-    const long = ipv6LongForm(c.text.split("/")[0]);
+    const long = ipv6LongText(c.bytes);
     return c.prefix === 128 ? long : `${long}/${c.prefix}`;
 }
 
